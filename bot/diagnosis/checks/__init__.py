@@ -1,0 +1,10 @@
+"""The check catalogue: every check by id. Modules list their checks in CHECKS; nothing registers itself."""
+
+from __future__ import annotations
+
+from bot.diagnosis.checks import agent, capacity, models, runtime, servers
+from bot.diagnosis.checks.base import Check
+
+CATALOGUE: dict[str, Check] = {
+    c.id: c for module in (runtime, servers, capacity, agent, models) for c in module.CHECKS
+}
