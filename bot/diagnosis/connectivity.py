@@ -102,6 +102,7 @@ class Matrix:
         self.view = view
         self.rows: list[ConnectivityRow] = []
         self.findings: list[Finding] = []
+        self.check_findings: dict[str, list[str]] = {}  # subject name -> ids of the checks' findings
         self.policies = [p.to_dict() for p in view.snap.of("networkpolicies")]
         namespaces = {view.ns, view.snap.operator_namespace}
         self.ns_labels = {ns: view.snap.namespace_labels(ns) for ns in namespaces}
@@ -303,7 +304,7 @@ def _server_symptoms(view: TenantView, server: KubeObject) -> list[str]:
     return (
         [server_symptom_id(server.name)]
         + [pod_symptom_id(p.name) for p in view.server_pods(server.name)]
-        + [model_symptom_id(m.name) for m in view.models if m.spec.get("server") in (None, "", server.name)]
+        + [model_symptom_id(m.name) for m in view.models_for(server.name)]
     )
 
 
@@ -349,7 +350,7 @@ def _loopback_rows(m: Matrix, server: KubeObject) -> None:
     grpc_port = int(env_value(agent, "SELDON_SERVER_GRPC_PORT") or 9500)
     bind = env_value(inference, "MLSERVER_HOST") or "0.0.0.0"
     lines = unresolved(view, server, WAITING_INFERENCE + GAVE_UP_INFERENCE)
-    fids = [f.id for f in m.findings if f.subject and f.subject.name == server.name]
+    fids = m.check_findings.get(server.name, [])
     evidence = [
         Evidence(
             summary=f"agent dials {host}:{grpc_port} (--inference-host), MLServer binds {bind}"
@@ -398,7 +399,9 @@ def build_matrix(
     view: TenantView, prior_findings: list[Finding]
 ) -> tuple[list[ConnectivityRow], list[Finding]]:
     m = Matrix(view)
-    m.findings = list(prior_findings)  # lets loopback rows link to the agent findings
+    for f in prior_findings:  # lets loopback rows link to the agent findings
+        if f.subject:
+            m.check_findings.setdefault(f.subject.name, []).append(f.id)
     scheduler = m.component("seldon-scheduler")
     model_ids = [model_symptom_id(x.name) for x in view.models]
     m.service_path(
@@ -465,5 +468,4 @@ def build_matrix(
             source_name="envoy",
         )
         _loopback_rows(m, server)
-    own = [f for f in m.findings if f not in prior_findings]
-    return m.rows, own
+    return m.rows, m.findings

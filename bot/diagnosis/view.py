@@ -65,6 +65,17 @@ class TenantView:
         return sorted(self.snap.of("models"), key=lambda o: o.name)
 
     @cached_property
+    def _models_by_server(self) -> dict[str, list[KubeObject]]:
+        index: dict[str, list[KubeObject]] = defaultdict(list)
+        for model in self.models:
+            index[model.spec.get("server") or ""].append(model)
+        return index
+
+    def models_for(self, server: str) -> list[KubeObject]:
+        """Models that may land on this Server: pinned to it, or pinned to none."""
+        return self._models_by_server.get(server, []) + self._models_by_server.get("", [])
+
+    @cached_property
     def runtime(self) -> KubeObject | None:
         runtimes = self.snap.of("seldonruntimes")
         return runtimes[0] if runtimes else None

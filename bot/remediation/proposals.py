@@ -24,6 +24,7 @@ from bot.seldon.quantity import to_bytes
 from bot.snapshot import KubeObject
 
 GI = 2**30
+_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml when present: 10x faster
 HELM_RELEASE = "meta.helm.sh/release-name"
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
 
@@ -35,8 +36,8 @@ def proposal_id(finding_id: str, target: ObjectRef) -> str:
 
 
 def unified_diff(before: dict[str, Any], after: dict[str, Any], name: str) -> str:
-    a = yaml.safe_dump(before, sort_keys=False).splitlines(keepends=True)
-    b = yaml.safe_dump(after, sort_keys=False).splitlines(keepends=True)
+    a = yaml.dump(before, Dumper=_DUMPER, sort_keys=False).splitlines(keepends=True)
+    b = yaml.dump(after, Dumper=_DUMPER, sort_keys=False).splitlines(keepends=True)
     return "".join(difflib.unified_diff(a, b, f"{name} (live)", f"{name} (proposed)"))
 
 
@@ -89,7 +90,7 @@ def _entry(containers: list[dict[str, Any]], name: str) -> dict[str, Any]:
 def _memory_size(view: TenantView, server: KubeObject) -> int:
     """Enough for the largest Model and for an even share of all Models' memory, at least 1Gi."""
     models = [
-        m for m in view.models if m.spec.get("server") in (None, "", server.name) and m.spec.get("memory")
+        m for m in view.models_for(server.name) if m.spec.get("memory")
     ]
     largest = max((to_bytes(m.spec["memory"]) for m in models), default=0)
     replicas = max(1, int(server.spec.get("replicas", 1) or 1))

@@ -12,9 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from pydantic import BaseModel
-
-from bot.snapshot import ContainerLog, TenantSnapshot
+from bot.snapshot import ContainerLog
 
 _LOGRUS_PAIR = re.compile(r'(\w[\w.-]*)=("(?:[^"\\]|\\.)*"|\S+)')
 _PYLOG = re.compile(
@@ -23,23 +21,45 @@ _PYLOG = re.compile(
 )
 
 
-class LogLine(BaseModel):
-    pod: str
-    container: str
-    previous: bool
-    raw: str
-    time: str | None = None
-    level: str | None = None
-    msg: str
-    fields: dict[str, str] = {}
+_LOGRUS_HEAD = re.compile(r'^time="(?P<time>[^"]*)" level=(?P<level>\w+) msg=(?P<msg>"(?:[^"\\]|\\.)*"|\S+)')
+_LOGRUS_ERROR = re.compile(r' error=("(?:[^"\\]|\\.)*"|\S+)')
+
+
+class LogLine:
+    """One parsed line. A plain class with lazy fields: a tenant's logs are tens of thousands of these."""
+
+    __slots__ = ("_fields", "container", "level", "msg", "pod", "previous", "raw", "text_", "time")
+
+    def __init__(
+        self,
+        pod: str,
+        container: str,
+        previous: bool,
+        raw: str,
+        msg: str,
+        time: str | None = None,
+        level: str | None = None,
+        error: str | None = None,
+    ) -> None:
+        self.pod, self.container, self.previous, self.raw = pod, container, previous, raw
+        self.msg, self.time, self.level = msg, time, level
+        # msg plus the error field, where logrus puts the interesting part: what checks search.
+        self.text_ = f"{msg}: {error}" if error else msg
+        self._fields: dict[str, str] | None = None
+
+    @property
+    def fields(self) -> dict[str, str]:
+        """Every key=value pair of a logrus line (Name, func, model, error, ...), parsed on first use."""
+        if self._fields is None:
+            pairs = {k: _unquote(v) for k, v in _LOGRUS_PAIR.findall(self.raw)} if self.raw.startswith("time=") else {}
+            self._fields = {k: v for k, v in pairs.items() if k not in ("time", "level", "msg")}
+        return self._fields
 
     def field(self, name: str) -> str:
         return self.fields.get(name, "")
 
     def text(self) -> str:
-        """msg plus the error field, where logrus puts the interesting part."""
-        err = self.fields.get("error")
-        return f"{self.msg}: {err}" if err else self.msg
+        return self.text_
 
 
 def _unquote(value: str) -> str:
@@ -49,43 +69,26 @@ def _unquote(value: str) -> str:
 
 
 def parse_line(raw: str, pod: str, container: str, previous: bool) -> LogLine:
-    base = {"pod": pod, "container": container, "previous": previous, "raw": raw}
-    if raw.startswith("time="):
-        fields = {k: _unquote(v) for k, v in _LOGRUS_PAIR.findall(raw)}
+    head = _LOGRUS_HEAD.match(raw)
+    if head:
+        error = _LOGRUS_ERROR.search(raw, head.end())
         return LogLine(
-            **base,
-            time=fields.pop("time", None),
-            level=fields.pop("level", None),
-            msg=fields.pop("msg", ""),
-            fields=fields,
+            pod,
+            container,
+            previous,
+            raw,
+            _unquote(head["msg"]),
+            head["time"],
+            head["level"],
+            _unquote(error[1]) if error else None,
         )
     match = _PYLOG.match(raw)
     if match:
-        return LogLine(
-            **base,
-            time=match["time"],
-            level=match["level"].lower(),
-            msg=match["msg"],
-            fields={"logger": match["logger"]},
-        )
-    return LogLine(**base, msg=raw)
+        return LogLine(pod, container, previous, raw, match["msg"], match["time"], match["level"].lower())
+    return LogLine(pod, container, previous, raw, raw)
 
 
 def lines_of(log: ContainerLog) -> Iterator[LogLine]:
     for raw in log.lines:
         if raw.strip():
             yield parse_line(raw, log.pod, log.container, log.previous)
-
-
-def search(
-    snapshot: TenantSnapshot, container: str, pattern: re.Pattern[str] | str, pods: set[str] | None = None
-) -> list[LogLine]:
-    """All lines of `container` logs (current and previous) whose msg+error matches `pattern`."""
-    regex = re.compile(pattern) if isinstance(pattern, str) else pattern
-    return [
-        line
-        for log in snapshot.logs
-        if log.container == container and (pods is None or log.pod in pods)
-        for line in lines_of(log)
-        if regex.search(line.text())
-    ]

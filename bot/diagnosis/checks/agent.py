@@ -8,6 +8,8 @@ loop stops. Each check reads the agent image tag to know which lines to expect.
 from __future__ import annotations
 
 import ipaddress
+import re
+from functools import lru_cache
 from typing import Any
 
 from bot.diagnosis.checks.base import Outcome, check, concluded, finding
@@ -43,10 +45,13 @@ def agent_version(view: TenantView, server: KubeObject) -> Version | None:
 def _server_symptoms(view: TenantView, server: KubeObject, models: bool = True) -> list[str]:
     ids = [server_symptom_id(server.name)] + [pod_symptom_id(p.name) for p in view.server_pods(server.name)]
     if models:
-        ids += [
-            model_symptom_id(m.name) for m in view.models if m.spec.get("server") in (None, "", server.name)
-        ]
+        ids += [model_symptom_id(m.name) for m in view.models_for(server.name)]
     return ids
+
+
+@lru_cache(maxsize=64)
+def _any_of(needles: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile("|".join(re.escape(n) for n in needles))
 
 
 def unresolved(
@@ -57,14 +62,15 @@ def unresolved(
     Startup logs always show a few `Waiting for ...` lines while MLServer boots, and a rollout
     leaves disconnects behind; only a failure with no later success is a problem now.
     """
+    bad_re, good_re = _any_of(bad), _any_of(good)
     found = []
     for pod in view.server_pods(server.name):
         since: list[LogLine] = []
         for line in view.log_lines(pod.name, AGENT):
             text = line.text()
-            if any(n in text for n in good):
+            if good_re.search(text):
                 since = []
-            elif any(n in text for n in bad):
+            elif bad_re.search(text):
                 since.append(line)
         found += since
     return found
@@ -177,11 +183,7 @@ def _mlserver_host_finding(
     if inference is None or host is None or host in ("", "0.0.0.0", "::"):
         return None
     loopback = _host_is_loopback(host)
-    probes = [
-        k
-        for k in ("startupProbe", "readinessProbe", "livenessProbe")
-        if (inference.get(k) or {}).get("httpGet")
-    ]
+    probes = [k for k in ("startupProbe", "readinessProbe", "livenessProbe") if (inference.get(k) or {}).get("httpGet")]
     evidence = [
         field_evidence(
             source,
@@ -340,8 +342,7 @@ def rclone(view: TenantView) -> Outcome:
                 evidence,
                 failure_mode="F5",
                 explains=_server_symptoms(view, server),
-                explanation="The agent waits for rclone on 0.0.0.0:5572 before it starts; "
-                "after 15 minutes it exits.",
+                explanation="The agent waits for rclone on 0.0.0.0:5572 before it starts; after 15 minutes it exits.",
             )
         )
     return concluded(findings, "rclone is ready in every server pod")
@@ -385,9 +386,7 @@ def scheduler_subscription(view: TenantView) -> Outcome:
         subscribed = subscribed_replicas(view, server.name)
         if not failing:
             if subscribed:
-                ok.append(
-                    Evidence(summary=f"scheduler saw subscriptions from {', '.join(sorted(subscribed))}")
-                )
+                ok.append(Evidence(summary=f"scheduler saw subscriptions from {', '.join(sorted(subscribed))}"))
             continue
         last_error = failing[-1].field("error")
         evidence = [*[log_evidence(ln) for ln in failing[-3:]]]
@@ -513,9 +512,7 @@ def zombie(view: TenantView) -> Outcome:
             later = lines[subscribed_at + 1 :]
             gave_up = [ln for ln in later if GAVE_UP_INFERENCE[0] in ln.msg]
             stopped = [
-                ln
-                for ln in later
-                if "Shutting down stream to scheduler" in ln.msg or "target not set" in ln.msg
+                ln for ln in later if "Shutting down stream to scheduler" in ln.msg or "target not set" in ln.msg
             ]
             status = container_status(pod, AGENT) or {}
             running = "running" in (status.get("state") or {})

@@ -78,7 +78,7 @@ def _memory_log_lines(view: TenantView, server: KubeObject) -> list[Evidence]:
 
 def _blocked_models(view: TenantView, server: KubeObject) -> tuple[list[KubeObject], list[KubeObject]]:
     """Models that could land on this Server: (those blocked by capacity, those fine without memory)."""
-    candidates = [m for m in view.models if m.spec.get("server") in (None, "", server.name)]
+    candidates = view.models_for(server.name)
     blocked = [
         m
         for m in candidates
