@@ -1,6 +1,6 @@
 """`seldon-chatops`: the diagnosis engine in a terminal.
 
-Exit codes: 0 healthy, 1 findings, 2 usage or input error (nothing was changed).
+Exit codes: 0 healthy, 1 findings, 2 usage or input error, or the cluster could not be read (nothing was changed).
 """
 
 from __future__ import annotations
@@ -13,10 +13,12 @@ from pathlib import Path
 from typing import NoReturn
 
 from bot import __version__
-from bot.cluster.bundle import load_bundle
+from bot.cluster.bundle import load_bundle, write_bundle
+from bot.cluster.client import api_client
+from bot.cluster.collector import Collector, Limits
 from bot.diagnosis.engine import diagnose
 from bot.diagnosis.view import TenantView
-from bot.errors import InputError
+from bot.errors import ClusterError, InputError
 from bot.names import validate_namespace
 from bot.playbooks import load_playbook
 from bot.remediation.assess import assess_patch, load_patch
@@ -40,9 +42,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"seldon-chatops {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    diag = sub.add_parser("diagnose", help="diagnose a tenant namespace")
+    diag = sub.add_parser("diagnose", help="diagnose a tenant namespace (live, or from a support bundle)")
     diag.add_argument("namespace")
-    diag.add_argument("--bundle", type=Path, help="support bundle directory (offline diagnosis)")
+    _source_arguments(diag)
     diag.add_argument("--playbook", default="diagnose", help="playbook name (default: diagnose)")
     diag.add_argument("--playbooks-dir", type=Path, help="directory of playbooks (default: ./playbooks)")
     diag.add_argument("--output", choices=("text", "json", "markdown"), default="text")
@@ -51,24 +53,54 @@ def _parser() -> argparse.ArgumentParser:
     assess = sub.add_parser("assess", help="judge a patch (a partial manifest) against a tenant")
     assess.add_argument("namespace")
     assess.add_argument("--patch", type=Path, required=True, help="YAML or JSON partial manifest")
-    assess.add_argument("--bundle", type=Path, help="support bundle directory")
+    _source_arguments(assess)
     assess.add_argument("--output", choices=("text", "json"), default="text")
+
+    bundle = sub.add_parser("bundle", help="write a support bundle of a tenant namespace from a live cluster")
+    bundle.add_argument("namespace")
+    bundle.add_argument("-o", "--output-dir", type=Path, required=True, help="new (or empty) directory")
+    _cluster_arguments(bundle)
     return parser
 
 
-def _snapshot(namespace: str, bundle: Path | None) -> TenantSnapshot:
-    validate_namespace(namespace)
-    if bundle is None:
-        raise InputError("live clusters are not supported yet: pass --bundle DIR (a support bundle)")
-    snapshot = load_bundle(bundle)
-    if snapshot.namespace != namespace:
-        raise InputError(f"bundle {bundle} is for namespace {snapshot.namespace!r}, not {namespace!r}")
+def _cluster_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--kubeconfig", type=Path, help="kubeconfig file (default: $KUBECONFIG, in-cluster)")
+    parser.add_argument("--context", help="kubeconfig context")
+    parser.add_argument(
+        "--operator-namespace",
+        default="seldon-mesh",
+        help="namespace of the Seldon operator and its ServerConfigs (default: seldon-mesh)",
+    )
+
+
+def _source_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--bundle", type=Path, help="support bundle directory (offline; default: live cluster)")
+    _cluster_arguments(parser)
+
+
+def _collect(args: argparse.Namespace, limits: Limits | None = None) -> TenantSnapshot:
+    validate_namespace(args.namespace)  # before any request: bad names never reach the API
+    api, where = api_client(args.kubeconfig, args.context)
+    with api:
+        collector = Collector(
+            api, operator_namespace=args.operator_namespace, source=f"live:{where}", limits=limits or Limits()
+        )
+        return collector.collect(args.namespace)
+
+
+def _snapshot(args: argparse.Namespace) -> TenantSnapshot:
+    validate_namespace(args.namespace)
+    if args.bundle is None:
+        return _collect(args)
+    snapshot = load_bundle(args.bundle)
+    if snapshot.namespace != args.namespace:
+        raise InputError(f"bundle {args.bundle} is for namespace {snapshot.namespace!r}, not {args.namespace!r}")
     return snapshot
 
 
 def _diagnose(args: argparse.Namespace) -> int:
     playbook = load_playbook(args.playbook, args.playbooks_dir)
-    result = diagnose(_snapshot(args.namespace, args.bundle), playbook)
+    result = diagnose(_snapshot(args), playbook)
     if args.output == "json":
         print(result.model_dump_json(indent=2))
     elif args.output == "markdown":
@@ -80,12 +112,25 @@ def _diagnose(args: argparse.Namespace) -> int:
 
 def _assess(args: argparse.Namespace) -> int:
     patch = load_patch(args.patch)
-    assessment = assess_patch(TenantView(_snapshot(args.namespace, args.bundle)), patch)
+    assessment = assess_patch(TenantView(_snapshot(args)), patch)
     if args.output == "json":
         print(json.dumps(assessment.model_dump(mode="json"), indent=2))
     else:
         print(render_assessment(assessment))
     return EXIT_HEALTHY if assessment.verdict == "ok" else EXIT_FINDINGS
+
+
+def _bundle(args: argparse.Namespace) -> int:
+    if args.output_dir.exists() and any(args.output_dir.iterdir()):
+        raise InputError(f"bundle {args.output_dir}: directory exists and is not empty")
+    snapshot = _collect(args, Limits(all_logs=True))
+    root = write_bundle(snapshot, args.output_dir)
+    for kind, error in sorted(snapshot.errors.items()):
+        detail = f" (missing permission: {error.missing_permission})" if error.missing_permission else ""
+        print(f"warning: {kind} not collected: {error.message}{detail}", file=sys.stderr)
+    count = sum(len(items) for items in snapshot.objects.values())
+    print(f"wrote {root}: {count} objects, {len(snapshot.logs)} logs, {len(snapshot.errors)} collection errors")
+    return EXIT_HEALTHY
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -94,8 +139,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # usage errors (2), --help and --version (0)
         return int(exc.code or 0)
     try:
-        return {"diagnose": _diagnose, "assess": _assess}[args.command](args)
-    except InputError as exc:
+        return {"diagnose": _diagnose, "assess": _assess, "bundle": _bundle}[args.command](args)
+    except (InputError, ClusterError) as exc:
         print(f"seldon-chatops: error: {exc}", file=sys.stderr)
         return EXIT_INPUT
 

@@ -11,3 +11,7 @@ class BundleError(InputError):
 
 class PlaybookError(InputError):
     """A playbook does not load: unknown name, bad YAML, a field that fails validation."""
+
+
+class ClusterError(Exception):
+    """The Kubernetes API could not be used at all (unreachable, credentials rejected)."""

@@ -98,9 +98,7 @@ def load_bundle(path: str | Path) -> TenantSnapshot:
         if not isinstance(items, list):
             raise BundleError(f"bundle {root}: objects/{kind}.yaml must be a YAML list of objects")
         try:
-            objects[kind] = [
-                KubeObject.model_validate(redact_object(item)) for item in items if item is not None
-            ]
+            objects[kind] = [KubeObject.model_validate(redact_object(item)) for item in items if item is not None]
         except (ValidationError, AttributeError, TypeError) as exc:
             detail = _first_error(exc) if isinstance(exc, ValidationError) else str(exc)
             raise BundleError(f"bundle {root}: objects/{kind}.yaml has an invalid object: {detail}") from exc
@@ -145,7 +143,9 @@ def write_bundle(snapshot: TenantSnapshot, path: str | Path) -> Path:
         raise BundleError(f"bundle {root}: cannot write unknown kind(s) {unknown}")
     (root / "objects").mkdir(parents=True, exist_ok=True)
     for kind, items in snapshot.objects.items():
-        docs = [redact_object(item.to_dict()) for item in items]
+        # The API lists in (namespace, name) order; so do bundles, whatever order they were built in.
+        ordered = sorted(items, key=lambda o: (o.namespace or "", o.name))
+        docs = [redact_object(item.to_dict()) for item in ordered]
         (root / "objects" / f"{kind}.yaml").write_text(
             yaml.safe_dump(docs, sort_keys=False, default_flow_style=False), encoding="utf-8"
         )
@@ -155,9 +155,7 @@ def write_bundle(snapshot: TenantSnapshot, path: str | Path) -> Path:
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text("".join(redact_text(x) + "\n" for x in lg.lines), encoding="utf-8")
         entries.append(
-            LogEntry(
-                pod=lg.pod, container=lg.container, previous=lg.previous, file=rel, truncated=lg.truncated
-            )
+            LogEntry(pod=lg.pod, container=lg.container, previous=lg.previous, file=rel, truncated=lg.truncated)
         )
     manifest = Manifest(
         format_version=FORMAT_VERSION,

@@ -42,6 +42,12 @@ def log_evidence(line: LogLine, summary: str | None = None) -> Evidence:
     return Evidence(summary=summary or line.text()[:300], log=excerpt)
 
 
+def _event_time(event: KubeObject) -> str:
+    """Events in the order they last happened (RFC 3339 strings sort in time order)."""
+    when = event.top("lastTimestamp") or event.top("eventTime") or event.metadata.creation_timestamp
+    return str(when or "")
+
+
 class TenantView:
     def __init__(self, snapshot: TenantSnapshot) -> None:
         self.snap = snapshot
@@ -190,7 +196,7 @@ class TenantView:
     @cached_property
     def _events_by_object(self) -> dict[tuple[str, str], list[KubeObject]]:
         index: dict[tuple[str, str], list[KubeObject]] = defaultdict(list)
-        for ev in self.snap.of("events"):
+        for ev in sorted(self.snap.of("events"), key=_event_time):
             inv = ev.top("involvedObject") or ev.top("regarding") or {}
             index[(inv.get("kind", ""), inv.get("name", ""))].append(ev)
         return index
