@@ -94,11 +94,15 @@ def scale(base: TenantSnapshot, servers: int, models: int) -> TenantSnapshot:
         m["metadata"]["name"] = f"model-{j}"
         m["spec"]["server"] = f"{name}{j % servers}"
         model_objs.append(KubeObject.model_validate(m))
-    keep = {k: v for k, v in snap.objects.items() if k not in per_kind}
+
+    def belongs(obj: KubeObject) -> bool:
+        return obj.name == name or obj.name.startswith(f"{name}-")
+
+    keep = {k: [o for o in v if k not in per_kind or not belongs(o)] for k, v in snap.objects.items()}
+    for kind, objs in per_kind.items():
+        keep[kind] = keep.get(kind, []) + objs
     others = [lg for lg in base.logs if not lg.pod.startswith(f"{name}-")]
-    return snap.model_copy(
-        update={"objects": {**keep, **per_kind, "models": model_objs}, "logs": others + logs}
-    )
+    return snap.model_copy(update={"objects": {**keep, "models": model_objs}, "logs": others + logs})
 
 
 def measure(snapshot: TenantSnapshot, rounds: int = 5) -> float:
