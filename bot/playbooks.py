@@ -36,9 +36,7 @@ _ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, trim_bl
 
 def default_dir() -> Path:
     """`SELDON_CHATOPS_PLAYBOOKS`, else the repository's playbooks/ next to the package."""
-    return Path(
-        os.environ.get("SELDON_CHATOPS_PLAYBOOKS") or Path(__file__).resolve().parent.parent / "playbooks"
-    )
+    return Path(os.environ.get("SELDON_CHATOPS_PLAYBOOKS") or Path(__file__).resolve().parent.parent / "playbooks")
 
 
 def _compile(text: str) -> str:
@@ -56,9 +54,7 @@ class Step(BaseModel):
     intro: str = Field(description="jinja2: what this step checks and why")
     checks: list[str] = Field(default_factory=list)
     connectivity: list[str] = Field(default_factory=list, description="matrix paths, e.g. agent-scheduler")
-    kubectl: list[str] = Field(
-        default_factory=list, description="jinja2: commands a human can run to confirm"
-    )
+    kubectl: list[str] = Field(default_factory=list, description="jinja2: commands a human can run to confirm")
 
     @field_validator("checks")
     @classmethod
@@ -111,9 +107,7 @@ def load_playbook(name: str, directory: str | Path | None = None) -> Playbook:
     directory = Path(directory) if directory else default_dir()
     path = directory / f"{name}.yaml"
     if not name.replace("-", "").isalnum() or not path.is_file():
-        raise PlaybookError(
-            f"unknown playbook {name!r}; available: {', '.join(available(directory)) or 'none'}"
-        )
+        raise PlaybookError(f"unknown playbook {name!r}; available: {', '.join(available(directory)) or 'none'}")
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:

@@ -153,10 +153,6 @@ class TenantSnapshot(BaseModel):
 
     def log(self, pod: str, container: str, previous: bool = False) -> ContainerLog | None:
         return next(
-            (
-                lg
-                for lg in self.logs
-                if lg.pod == pod and lg.container == container and lg.previous == previous
-            ),
+            (lg for lg in self.logs if lg.pod == pod and lg.container == container and lg.previous == previous),
             None,
         )

@@ -158,5 +158,5 @@ def test_terminal_and_markdown_outputs_show_matrix_and_root_cause(
         == 1
     )
     out = capsys.readouterr().out
-    assert "NetworkPolicy ingress blocks server mlserver -> seldon-scheduler on port 9005/TCP" in out
+    assert "NetworkPolicy ingress blocks agent (mlserver) -> seldon-scheduler on port 9005/TCP" in out
     assert "blocked" in out and "allow-agent-scheduler-mlserver-9005" in out

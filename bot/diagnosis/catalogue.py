@@ -23,13 +23,9 @@ def catalogue_markdown() -> str:
         "|---|---|---|---|",
     ]
     for check in sorted(CATALOGUE.values(), key=lambda c: c.id):
-        lines.append(
-            f"| `{check.id}` | {check.title} | {', '.join(check.failure_modes)} | {', '.join(check.needs)} |"
-        )
+        lines.append(f"| `{check.id}` | {check.title} | {', '.join(check.failure_modes)} | {', '.join(check.needs)} |")
     lines += ["", "## Connectivity matrix paths", ""] + [f"- `{p}`" for p in MATRIX_PATHS]
-    lines += ["", "## Findings with a remediation proposal", ""] + [
-        f"- `{code}`" for code in sorted(BUILDERS)
-    ]
+    lines += ["", "## Findings with a remediation proposal", ""] + [f"- `{code}`" for code in sorted(BUILDERS)]
     return "\n".join(lines) + "\n"
 
 

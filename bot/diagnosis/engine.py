@@ -75,8 +75,7 @@ def _headline(view: TenantView, findings: list[Finding]) -> str:
             1
             for m in view.models
             if any(
-                c.get("status") == "True" and c.get("type") == "ModelReady"
-                for c in m.status.get("conditions") or []
+                c.get("status") == "True" and c.get("type") == "ModelReady" for c in m.status.get("conditions") or []
             )
         )
         return f"{view.ns} is healthy: {len(view.servers)} Server(s), {ready}/{len(view.models)} Models Ready"

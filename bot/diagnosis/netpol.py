@@ -273,10 +273,7 @@ def _describe_peer(peer: Mapping[str, Any], policy_namespace: str, flow: _Flow) 
         return f"podSelector {_format_selector(pod_selector or {})} in namespace {policy_namespace}"
     if pod_selector is None:
         return f"namespaceSelector {_format_selector(namespace_selector)}"
-    return (
-        f"podSelector {_format_selector(pod_selector)} "
-        f"in namespaceSelector {_format_selector(namespace_selector)}"
-    )
+    return f"podSelector {_format_selector(pod_selector)} in namespaceSelector {_format_selector(namespace_selector)}"
 
 
 def _describe_ip_block(block: Mapping[str, Any], endpoint: Endpoint) -> str:
@@ -353,9 +350,7 @@ def _matching_port(ports: Sequence[Mapping[str, Any]], flow: _Flow) -> str | Non
     return None
 
 
-def _match_rule(
-    policy: Mapping[str, Any], index: int, rule: Mapping[str, Any], flow: _Flow
-) -> RuleMatch | None:
+def _match_rule(policy: Mapping[str, Any], index: int, rule: Mapping[str, Any], flow: _Flow) -> RuleMatch | None:
     """A rule admits the flow only if both one of its peers and one of its ports match."""
     peer_text = _matching_peer(rule.get(_PEERS_KEY[flow.direction]) or [], _policy_namespace(policy), flow)
     if peer_text is None:
@@ -373,9 +368,7 @@ def _policy_matches(policy: Mapping[str, Any], flow: _Flow) -> list[RuleMatch]:
     return [match for match in candidates if match is not None]
 
 
-def _evaluate_direction(
-    policies: Sequence[Mapping[str, Any]], subject: PodEndpoint, flow: _Flow
-) -> DirectionVerdict:
+def _evaluate_direction(policies: Sequence[Mapping[str, Any]], subject: PodEndpoint, flow: _Flow) -> DirectionVerdict:
     """Isolation by any selecting policy of this type, then the union of all their rules."""
     policy_type = _POLICY_TYPE[flow.direction]
     selecting = [p for p in policies if selects(p, subject) and policy_type in policy_types(p)]

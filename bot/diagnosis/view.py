@@ -6,16 +6,19 @@ indexed once, not once per check. Everything here is derived from the snapshot a
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from functools import cached_property
 from typing import Any
 
 from bot.diagnosis.models import Evidence, LogExcerpt, ObjectRef
+from bot.seldon import agent_log
 from bot.seldon import logs as seldon_logs
 from bot.seldon.logs import LogLine
 from bot.seldon.objects import AGENT, container, inference_container_name
-from bot.snapshot import KubeObject, TenantSnapshot
+from bot.snapshot import ContainerLog, KubeObject, TenantSnapshot
 
+_MARKERS_RE = re.compile("|".join(re.escape(m) for m in agent_log.MARKERS))
 SERVER_LABEL = "seldon-server-name"
 COMPONENT_LABEL = "app.kubernetes.io/name"
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
@@ -52,6 +55,8 @@ class TenantView:
     def __init__(self, snapshot: TenantSnapshot) -> None:
         self.snap = snapshot
         self.ns = snapshot.namespace
+        self._marked: dict[tuple[str, str], list[tuple[LogLine, frozenset[str]]]] = {}
+        self._parsed: dict[tuple[str, str], list[LogLine]] = {}
 
     # -- objects by name --------------------------------------------------------------------
 
@@ -145,29 +150,47 @@ class TenantView:
     # -- logs -------------------------------------------------------------------------------
 
     @cached_property
-    def _logs(self) -> dict[tuple[str, str], list[LogLine]]:
-        index: dict[tuple[str, str], list[LogLine]] = defaultdict(list)
+    def _raw_logs(self) -> dict[tuple[str, str], list[ContainerLog]]:
+        index: dict[tuple[str, str], list[ContainerLog]] = defaultdict(list)
         # Previous instance first, so lines read in time order.
         for log in sorted(self.snap.logs, key=lambda lg: (lg.pod, lg.container, not lg.previous)):
-            index[(log.pod, log.container)].extend(seldon_logs.lines_of(log))
+            index[(log.pod, log.container)].append(log)
         return index
 
     def has_log(self, pod: str, container_name: str) -> bool:
-        return (pod, container_name) in self._logs
+        return (pod, container_name) in self._raw_logs
 
     def log_lines(self, pod: str, container_name: str) -> list[LogLine]:
-        return self._logs.get((pod, container_name), [])
+        key = (pod, container_name)
+        if key not in self._parsed:
+            self._parsed[key] = [ln for log in self._raw_logs.get(key, []) for ln in seldon_logs.lines_of(log)]
+        return self._parsed[key]
 
     def grep(self, pod: str, container_name: str, needle: str) -> list[LogLine]:
+        if needle in agent_log.MARKERS:
+            return [ln for ln, found in self.marked(pod, container_name) if needle in found]
         return [ln for ln in self.log_lines(pod, container_name) if needle in ln.text()]
+
+    def marked(self, pod: str, container_name: str) -> list[tuple[LogLine, frozenset[str]]]:
+        """The lines holding a known agent message (agent_log.MARKERS), in order, with the ones they hold.
+
+        One scan of the raw text per container; only those lines are parsed. Checks then filter
+        by marker instead of re-reading thousands of lines each.
+        """
+        key = (pod, container_name)
+        if key not in self._marked:
+            found = []
+            for log in self._raw_logs.get(key, []):
+                for raw in log.lines:
+                    hits = _MARKERS_RE.findall(raw)
+                    if hits:
+                        found.append((seldon_logs.parse_line(raw, pod, container_name, log.previous), frozenset(hits)))
+            self._marked[key] = found
+        return self._marked[key]
 
     @cached_property
     def scheduler_lines(self) -> list[LogLine]:
-        return [
-            ln
-            for pod in self.component_pods("seldon-scheduler")
-            for ln in self.log_lines(pod.name, "scheduler")
-        ]
+        return [ln for pod in self.component_pods("seldon-scheduler") for ln in self.log_lines(pod.name, "scheduler")]
 
     @cached_property
     def scheduler_log_collected(self) -> bool:

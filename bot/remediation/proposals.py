@@ -17,9 +17,12 @@ from typing import Any
 
 import yaml
 
+from bot.diagnosis.checks.agent import host_is_loopback
+from bot.diagnosis.checks.capacity import instance_count
 from bot.diagnosis.models import Finding, ObjectRef, Proposal
 from bot.diagnosis.view import TenantView, obj_ref
-from bot.seldon.objects import AGENT, arg_value
+from bot.seldon.objects import AGENT, arg_value, container, env_value, without_flag
+from bot.seldon.operator import server_pod_spec
 from bot.seldon.quantity import to_bytes
 from bot.snapshot import KubeObject
 
@@ -71,12 +74,25 @@ def _podspec_patch(
         target_resource_version=server.metadata.resource_version,
         patch_type="merge",
         patch={"spec": {"podSpec": {"containers": containers}}},
-        diff=unified_diff(
-            {"spec": {"podSpec": before}}, {"spec": {"podSpec": after}}, f"Server {server.name}"
-        ),
+        diff=unified_diff({"spec": {"podSpec": before}}, {"spec": {"podSpec": after}}, f"Server {server.name}"),
         automatic=True,
         **fields,
     )
+
+
+def _set_or_drop(entry: dict[str, Any], key: str, values: list[Any]) -> None:
+    if values:
+        entry[key] = values
+    else:
+        entry.pop(key, None)
+
+
+def _effective(view: TenantView, server: KubeObject, containers: list[dict[str, Any]]) -> dict[str, Any]:
+    """The pod spec the operator would build once the Server carries these containers."""
+    config = view.serverconfig(server)
+    patched = server.to_dict()
+    patched.setdefault("spec", {})["podSpec"] = {**(server.spec.get("podSpec") or {}), "containers": containers}
+    return server_pod_spec(patched, config.to_dict()) if config else patched["spec"]["podSpec"]
 
 
 def _entry(containers: list[dict[str, Any]], name: str) -> dict[str, Any]:
@@ -89,12 +105,11 @@ def _entry(containers: list[dict[str, Any]], name: str) -> dict[str, Any]:
 
 def _memory_size(view: TenantView, server: KubeObject) -> int:
     """Enough for the largest Model and for an even share of all Models' memory, at least 1Gi."""
-    models = [
-        m for m in view.models_for(server.name) if m.spec.get("memory")
-    ]
-    largest = max((to_bytes(m.spec["memory"]) for m in models), default=0)
+    models = [m for m in view.models_for(server.name) if m.spec.get("memory")]
+    workers = instance_count(view.running_pod_spec(server)[0])  # the scheduler multiplies by it
+    largest = max((to_bytes(m.spec["memory"]) * workers for m in models), default=0)
     replicas = max(1, int(server.spec.get("replicas", 1) or 1))
-    share = sum(to_bytes(m.spec["memory"]) * int(m.spec.get("replicas", 1) or 1) for m in models) / replicas
+    share = sum(to_bytes(m.spec["memory"]) * workers * int(m.spec.get("replicas", 1) or 1) for m in models) / replicas
     return max(1, math.ceil(max(largest, share) / GI)) * GI
 
 
@@ -162,13 +177,12 @@ def inference_host(finding: Finding, view: TenantView) -> Proposal | None:
 
     def edit(containers: list[dict[str, Any]]) -> None:
         agent = _entry(containers, AGENT)
-        args = [a for a in agent.get("args") or [] if not a.startswith("--inference-host")]
-        if where == "serverconfig":
-            args.append("--inference-host=0.0.0.0")  # appended after the ServerConfig's: the last flag wins
-        if args:
-            agent["args"] = args
-        else:
-            agent.pop("args", None)
+        args = without_flag(agent.get("args") or [], "inference-host")
+        _set_or_drop(agent, "args", args)
+        effective = arg_value(container(_effective(view, server, containers), AGENT), "inference-host")
+        if where == "serverconfig" or not host_is_loopback(effective or ""):
+            # The ServerConfig still sets it: the operator appends ours after it, and the last flag wins.
+            _set_or_drop(agent, "args", [*args, "--inference-host=0.0.0.0"])
 
     how = (
         "removes it from the Server CR"
@@ -188,8 +202,7 @@ def inference_host(finding: Finding, view: TenantView) -> Proposal | None:
         ),
         risks=["The operator rolls the StatefulSet; replicas restart one at a time."],
         verify=[
-            "agent log: 'All critical agent subservices ready.' (>= 2.9.1, info level) then "
-            "'Subscribed to scheduler'",
+            "agent log: 'All critical agent subservices ready.' (>= 2.9.1, info level) then 'Subscribed to scheduler'",
             "pods 3/3 Ready, Server Ready=True",
             "scheduler log: 'Received agent subscribe request from " + server.name + ":<i>'",
             "Models ModelReady=True",
@@ -216,13 +229,11 @@ def mlserver_host(finding: Finding, view: TenantView) -> Proposal | None:
     def edit(containers: list[dict[str, Any]]) -> None:
         entry = _entry(containers, name)
         env = [e for e in entry.get("env") or [] if e.get("name") != "MLSERVER_HOST"]
-        if where == "serverconfig":
-            # Appended after the ServerConfig's entry; Kubernetes uses the last definition.
-            env.append({"name": "MLSERVER_HOST", "value": "0.0.0.0"})
-        if env:
-            entry["env"] = env
-        else:
-            entry.pop("env", None)
+        _set_or_drop(entry, "env", env)
+        effective = env_value(container(_effective(view, server, containers), name), "MLSERVER_HOST")
+        if where == "serverconfig" or effective not in (None, "", "0.0.0.0"):
+            # The ServerConfig still sets it: ours is appended after it, and Kubernetes uses the last one.
+            _set_or_drop(entry, "env", [*env, {"name": "MLSERVER_HOST", "value": "0.0.0.0"}])
 
     return _podspec_patch(
         finding,
@@ -264,8 +275,7 @@ def restart(finding: Finding, view: TenantView) -> Proposal | None:
         ),
         risks=[
             "Replicas restart one at a time; Models move while each is down.",
-            "If the inference server keeps failing (OOMKilled, slow start), the agent gives up again: "
-            "fix that too.",
+            "If the inference server keeps failing (OOMKilled, slow start), the agent gives up again: fix that too.",
         ],
         verify=[
             "agent log 'Subscribed to scheduler' after the restart",
@@ -280,7 +290,10 @@ def network_policy(finding: Finding, view: TenantView) -> Proposal | None:
     data = finding.data
     port = {"port": data["port"], "protocol": data["protocol"]}
     peer_data, target = data["peer"], data["target"]
-    name = f"allow-{data['row'].replace('/', '-')}-{data['port']}"[:63].rstrip("-")
+    name = f"allow-{data['row'].replace('/', '-')}-{data['port']}-{data['direction']}"[:63].rstrip("-")
+    existing = {p.name for p in view.snap.of("networkpolicies")}
+    while name in existing:  # never replace a policy that is there: add one next to it
+        name = f"{name[:60]}-x"
     if data["direction"] == "ingress":
         namespace, selector = target["namespace"], target["selector"]
         if peer_data.get("external"):
@@ -288,9 +301,7 @@ def network_policy(finding: Finding, view: TenantView) -> Proposal | None:
         else:
             peer: dict[str, Any] = {"podSelector": {"matchLabels": peer_data["selector"]}}
             if peer_data["namespace"] != namespace:
-                peer["namespaceSelector"] = {
-                    "matchLabels": {"kubernetes.io/metadata.name": peer_data["namespace"]}
-                }
+                peer["namespaceSelector"] = {"matchLabels": {"kubernetes.io/metadata.name": peer_data["namespace"]}}
             rule = {"from": [peer], "ports": [port]}
         spec = {"podSelector": {"matchLabels": selector}, "policyTypes": ["Ingress"], "ingress": [rule]}
     else:
@@ -313,9 +324,7 @@ def network_policy(finding: Finding, view: TenantView) -> Proposal | None:
         },
         "spec": spec,
     }
-    target_ref = ObjectRef(
-        kind="NetworkPolicy", name=name, namespace=namespace, api_version="networking.k8s.io/v1"
-    )
+    target_ref = ObjectRef(kind="NetworkPolicy", name=name, namespace=namespace, api_version="networking.k8s.io/v1")
     return Proposal(
         id=proposal_id(finding.id, target_ref),
         finding_id=finding.id,
@@ -329,9 +338,7 @@ def network_policy(finding: Finding, view: TenantView) -> Proposal | None:
             f"{data['port']}/{data['protocol']} opens this path and nothing else. Existing policies "
             "are neither deleted nor loosened."
         ),
-        risks=[
-            "Review the selectors against your policy conventions (GitOps repositories may own policies)."
-        ],
+        risks=["Review the selectors against your policy conventions (GitOps repositories may own policies)."],
         verify=[
             "the matrix row turns ok on the next diagnosis",
             "for agent->scheduler: scheduler log 'Received agent subscribe request from <server>:<i>'",
@@ -353,9 +360,7 @@ def runtime_missing(finding: Finding, view: TenantView) -> Proposal | None:
             "config": {"agentConfig": {"rclone": {}}},
         },
     }
-    target = ObjectRef(
-        kind="SeldonRuntime", name="seldon", namespace=ns, api_version="mlops.seldon.io/v1alpha1"
-    )
+    target = ObjectRef(kind="SeldonRuntime", name="seldon", namespace=ns, api_version="mlops.seldon.io/v1alpha1")
     return Proposal(
         id=proposal_id(finding.id, target),
         finding_id=finding.id,
@@ -450,4 +455,4 @@ def propose(findings: list[Finding], view: TenantView) -> list[Proposal]:
     return proposals
 
 
-__all__ = ["BUILDERS", "arg_value", "proposal_id", "propose"]
+__all__ = ["BUILDERS", "proposal_id", "propose"]

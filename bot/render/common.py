@@ -28,7 +28,11 @@ from bot.diagnosis.models import (
 )
 
 STATUS_ICON: dict[str, str] = {
-    "pass": "[PASS]", "fail": "[FAIL]", "warn": "[WARN]", "skip": "[SKIP]", "error": "[ERR ]",
+    "pass": "[PASS]",
+    "fail": "[FAIL]",
+    "warn": "[WARN]",
+    "skip": "[SKIP]",
+    "error": "[ERR ]",
 }
 ROOT_CAUSE = "ROOT CAUSE"
 FINDING_EVIDENCE_LIMIT = 5
@@ -91,8 +95,11 @@ def step_groups(diagnosis: Diagnosis) -> list[StepGroup]:
     checks = {c.id: c for c in diagnosis.checks}
     rows = {r.id: r for r in diagnosis.connectivity}
     groups = [
-        StepGroup(step, [checks[i] for i in step.check_ids if i in checks],
-                  [rows[i] for i in step.connectivity_ids if i in rows])
+        StepGroup(
+            step,
+            [checks[i] for i in step.check_ids if i in checks],
+            [rows[i] for i in step.connectivity_ids if i in rows],
+        )
         for step in diagnosis.steps
     ]
     claimed = {i for step in diagnosis.steps for i in step.check_ids}
@@ -125,8 +132,7 @@ def ordered_findings(diagnosis: Diagnosis) -> list[Finding]:
     """Root causes first, then by rank (0 = unranked, last), then severity, then id for stability."""
     return sorted(
         diagnosis.findings,
-        key=lambda f: (not f.root_cause, f.rank if f.rank > 0 else math.inf,
-                       -SEVERITY_WEIGHT.get(f.severity, 0), f.id),
+        key=lambda f: (not f.root_cause, f.rank if f.rank > 0 else math.inf, -SEVERITY_WEIGHT.get(f.severity, 0), f.id),
     )
 
 

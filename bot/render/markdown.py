@@ -10,8 +10,13 @@ from bot.render import common
 
 def render_markdown(diagnosis: Diagnosis, *, verbose: bool = False) -> str:
     parts = [
-        _header(diagnosis), _collection_errors(diagnosis), _symptoms(diagnosis), _steps(diagnosis, verbose),
-        _matrix(diagnosis), _findings(diagnosis), _proposals(diagnosis),
+        _header(diagnosis),
+        _collection_errors(diagnosis),
+        _symptoms(diagnosis),
+        _steps(diagnosis, verbose),
+        _matrix(diagnosis),
+        _findings(diagnosis),
+        _proposals(diagnosis),
     ]
     return "\n\n".join(p for p in parts if p).rstrip() + "\n"
 
@@ -96,8 +101,11 @@ def _step(number: int, group: common.StepGroup, verbose: bool) -> str:
     if group.rows:
         parts.append(common.paths_summary(group.rows))
     if verbose:
-        parts += [f"**Evidence for {c.title}:**\n\n" + bullets([evidence_item(e) for e in c.evidence])
-                  for c in group.checks if c.evidence]
+        parts += [
+            f"**Evidence for {c.title}:**\n\n" + bullets([evidence_item(e) for e in c.evidence])
+            for c in group.checks
+            if c.evidence
+        ]
     return "\n\n".join(parts)
 
 
@@ -105,9 +113,15 @@ def _matrix(diagnosis: Diagnosis) -> str:
     if not diagnosis.connectivity:
         return ""
     # Anything but "ok" is bold so a blocked path stands out in a long table.
-    rows = [[f"{r.source} → {r.target}", common.port_label(r),
-             r.verdict if r.verdict == "ok" else f"**{r.verdict}**", r.summary]
-            for r in diagnosis.connectivity]
+    rows = [
+        [
+            f"{r.source} → {r.target}",
+            common.port_label(r),
+            r.verdict if r.verdict == "ok" else f"**{r.verdict}**",
+            r.summary,
+        ]
+        for r in diagnosis.connectivity
+    ]
     return "## Connectivity\n\n" + table(["Path", "Port", "Verdict", "Summary"], rows)
 
 
@@ -119,8 +133,10 @@ def _findings(diagnosis: Diagnosis) -> str:
 
 
 def _finding(diagnosis: Diagnosis, number: int, finding: Finding) -> str:
-    parts = [f"### {number}. [{common.finding_label(finding)}] {finding.summary}",
-             facts(common.finding_facts(diagnosis, finding))]
+    parts = [
+        f"### {number}. [{common.finding_label(finding)}] {finding.summary}",
+        facts(common.finding_facts(diagnosis, finding)),
+    ]
     shown, hidden = common.limited(finding.evidence, common.FINDING_EVIDENCE_LIMIT)
     if shown:
         more = [f"… and {hidden} more evidence (see JSON output)"] if hidden else []
@@ -138,8 +154,11 @@ def _proposals(diagnosis: Diagnosis) -> str:
 
 
 def _proposal(diagnosis: Diagnosis, number: int, proposal: Proposal) -> str:
-    parts = [f"### {number}. {proposal.title}", facts(common.proposal_facts(diagnosis, proposal)),
-             f"**Why:** {proposal.rationale}"]
+    parts = [
+        f"### {number}. {proposal.title}",
+        facts(common.proposal_facts(diagnosis, proposal)),
+        f"**Why:** {proposal.rationale}",
+    ]
     for label, items in (("Risks", proposal.risks), ("Verify", proposal.verify)):
         if items:
             parts.append(f"**{label}:**\n\n" + bullets(items))

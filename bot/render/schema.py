@@ -42,7 +42,7 @@ def diagnosis_json_schema() -> dict[str, Any]:
         "$id": SCHEMA_ID,
         "title": "Seldon chat-ops Diagnosis",
         "description": f"One diagnosis of a Seldon Core v2 namespace (schema_version {SCHEMA_VERSION}); "
-                       "see docs/diagnosis-json.md.",
+        "see docs/diagnosis-json.md.",
         "x-schema-version": SCHEMA_VERSION,
     }
 

@@ -31,8 +31,13 @@ class _TextRenderer:
 
     def render(self, diagnosis: Diagnosis) -> str:
         sections: list[Callable[[Diagnosis], None]] = [
-            self._header, self._collection_errors, self._symptoms, self._steps, self._matrix,
-            self._findings, self._proposals,
+            self._header,
+            self._collection_errors,
+            self._symptoms,
+            self._steps,
+            self._matrix,
+            self._findings,
+            self._proposals,
         ]
         for section in sections:
             section(diagnosis)
@@ -125,8 +130,9 @@ class _TextRenderer:
             return
         self.title("Connectivity")
         cells = [_matrix_cells(row) for row in diagnosis.connectivity]
-        widths = [min(max(len(header), *(len(c[i]) for c in cells)), cap)
-                  for i, (header, cap) in enumerate(_MATRIX_COLUMNS)]
+        widths = [
+            min(max(len(header), *(len(c[i]) for c in cells)), cap) for i, (header, cap) in enumerate(_MATRIX_COLUMNS)
+        ]
         widths.append(max(WIDTH - len(INDENT) - sum(widths) - 2 * len(widths), 20))
         headers = [h for h, _ in _MATRIX_COLUMNS] + ["SUMMARY"]
         self.emit(self.paint(INDENT + _table_line(headers, widths), "bold"))

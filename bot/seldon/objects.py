@@ -59,6 +59,21 @@ def arg_value(container_: dict[str, Any] | None, flag: str) -> str | None:
     return value
 
 
+def without_flag(words: list[str], flag: str) -> list[str]:
+    """`words` minus every form of a Go flag arg_value reads: --flag=v, --flag v, -flag=v, -flag v."""
+    kept, skip_next = [], False
+    for word in words:
+        if skip_next:
+            skip_next = False
+            continue
+        if word in (f"--{flag}", f"-{flag}"):
+            skip_next = True
+            continue
+        if not word.startswith((f"--{flag}=", f"-{flag}=")):
+            kept.append(word)
+    return kept
+
+
 def container_status(pod: KubeObject, name: str) -> dict[str, Any] | None:
     return next((s for s in pod.status.get("containerStatuses") or [] if s.get("name") == name), None)
 

@@ -129,9 +129,7 @@ def server_pod_spec(server: Json, serverconfig: Json) -> Json:
     """ServerConfig `spec.podSpec` merged with Server `spec.podSpec`, then the capabilities rewrite."""
     spec = server.get("spec") or {}
     pod_spec = merge_pod_spec((serverconfig.get("spec") or {}).get("podSpec") or {}, spec.get("podSpec"))
-    _apply_capabilities(
-        pod_spec, list(spec.get("capabilities") or []), list(spec.get("extraCapabilities") or [])
-    )
+    _apply_capabilities(pod_spec, list(spec.get("capabilities") or []), list(spec.get("extraCapabilities") or []))
     return pod_spec
 
 
@@ -194,8 +192,7 @@ def render_statefulset(server: Json, serverconfig: Json) -> Json:
     templates = (serverconfig.get("spec") or {}).get("volumeClaimTemplates") or []
     if templates:
         spec["volumeClaimTemplates"] = [
-            {"metadata": {"name": t.get("name")}, "spec": copy.deepcopy(t.get("spec") or {})}
-            for t in templates
+            {"metadata": {"name": t.get("name")}, "spec": copy.deepcopy(t.get("spec") or {})} for t in templates
         ]
     retention = (server.get("spec") or {}).get("statefulSetPersistentVolumeClaimRetentionPolicy")
     if retention:

@@ -5,6 +5,4 @@ from __future__ import annotations
 from bot.diagnosis.checks import agent, capacity, models, runtime, servers
 from bot.diagnosis.checks.base import Check
 
-CATALOGUE: dict[str, Check] = {
-    c.id: c for module in (runtime, servers, capacity, agent, models) for c in module.CHECKS
-}
+CATALOGUE: dict[str, Check] = {c.id: c for module in (runtime, servers, capacity, agent, models) for c in module.CHECKS}

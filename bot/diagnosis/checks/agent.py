@@ -8,33 +8,29 @@ loop stops. Each check reads the agent image tag to know which lines to expect.
 from __future__ import annotations
 
 import ipaddress
-import re
-from functools import lru_cache
 from typing import Any
 
 from bot.diagnosis.checks.base import Outcome, check, concluded, finding
 from bot.diagnosis.models import Evidence, Finding
 from bot.diagnosis.symptoms import model_symptom_id, pod_symptom_id, server_symptom_id
 from bot.diagnosis.view import TenantView, field_evidence, log_evidence, spec_field
+from bot.seldon.agent_log import (
+    ENDPOINTS_ERROR,
+    GAVE_UP_INFERENCE,
+    SCHEDULER_NOT_READY,
+    STARTED,
+    STREAM_SHUT,
+    SUBSCRIBED,
+    TARGET_NOT_SET,
+    WAITING_INFERENCE,
+    WAITING_RCLONE,
+)
 from bot.seldon.logs import LogLine
 from bot.seldon.objects import AGENT, RCLONE, arg_value, container, container_status, env_value, pod_ready
 from bot.seldon.version import ENDPOINTSLICE_GATE, READINESS_PROBE, Version, image_version
 from bot.snapshot import KubeObject
 
 LOOPBACK_HOSTS = {"", "0.0.0.0", "127.0.0.1", "localhost", "::1", "::", "[::1]"}
-
-# Startup dependency lines per agent generation: (>= 2.9.1, <= 2.9.0).
-WAITING_INFERENCE = ("Waiting for Inference Server service to become ready", "Inference server not ready")
-GAVE_UP_INFERENCE = (
-    "Giving up on waiting for Inference Server service to become ready",
-    "Failed to wait for inference server to be ready",
-)
-WAITING_RCLONE = ("Waiting for Model Repository (rclone) service to become ready", "Rclone not ready")
-SCHEDULER_NOT_READY = "Scheduler not ready"
-SUBSCRIBED = "Subscribed to scheduler"
-ENDPOINTS_ERROR = "failed waiting to check if pod's IP is published to endpoints"
-# Lines that prove the agent got past its startup dependencies (info level: absent at `warn`).
-STARTED = ("All critical agent subservices ready", "Subscribed to scheduler", "Load model")
 
 
 def agent_version(view: TenantView, server: KubeObject) -> Version | None:
@@ -49,11 +45,6 @@ def _server_symptoms(view: TenantView, server: KubeObject, models: bool = True) 
     return ids
 
 
-@lru_cache(maxsize=64)
-def _any_of(needles: tuple[str, ...]) -> re.Pattern[str]:
-    return re.compile("|".join(re.escape(n) for n in needles))
-
-
 def unresolved(
     view: TenantView, server: KubeObject, bad: tuple[str, ...], good: tuple[str, ...] = STARTED
 ) -> list[LogLine]:
@@ -62,15 +53,14 @@ def unresolved(
     Startup logs always show a few `Waiting for ...` lines while MLServer boots, and a rollout
     leaves disconnects behind; only a failure with no later success is a problem now.
     """
-    bad_re, good_re = _any_of(bad), _any_of(good)
+    bad_set, good_set = frozenset(bad), frozenset(good)
     found = []
     for pod in view.server_pods(server.name):
         since: list[LogLine] = []
-        for line in view.log_lines(pod.name, AGENT):
-            text = line.text()
-            if good_re.search(text):
+        for line, markers in view.marked(pod.name, AGENT):
+            if markers & good_set:
                 since = []
-            elif bad_re.search(text):
+            elif markers & bad_set:
                 since.append(line)
         found += since
     return found
@@ -94,7 +84,7 @@ def _restart_evidence(view: TenantView, server: KubeObject, name: str) -> list[E
     return evidence
 
 
-def _host_is_loopback(host: str) -> bool:
+def host_is_loopback(host: str) -> bool:
     if host in LOOPBACK_HOSTS:
         return True
     try:
@@ -134,7 +124,7 @@ def _inference_host_finding(
     view: TenantView, server: KubeObject, pod_spec: dict[str, Any], source: KubeObject
 ) -> Finding | None:
     host = arg_value(container(pod_spec, AGENT), "inference-host")
-    if host is None or _host_is_loopback(host):
+    if host is None or host_is_loopback(host):
         return None
     pod_ips = {p.status.get("podIP") for p in view.server_pods(server.name)}
     errors = unresolved(view, server, WAITING_INFERENCE + GAVE_UP_INFERENCE)
@@ -182,7 +172,7 @@ def _mlserver_host_finding(
     host = env_value(inference, "MLSERVER_HOST")
     if inference is None or host is None or host in ("", "0.0.0.0", "::"):
         return None
-    loopback = _host_is_loopback(host)
+    loopback = host_is_loopback(host)
     probes = [k for k in ("startupProbe", "readinessProbe", "livenessProbe") if (inference.get(k) or {}).get("httpGet")]
     evidence = [
         field_evidence(
@@ -505,15 +495,13 @@ def zombie(view: TenantView) -> Outcome:
         if version is not None and not version.at_least(*ENDPOINTSLICE_GATE):
             continue
         for pod in view.server_pods(server.name):
-            lines = view.log_lines(pod.name, AGENT)
-            subscribed_at = next((i for i, ln in enumerate(lines) if SUBSCRIBED in ln.msg), None)
+            lines = view.marked(pod.name, AGENT)
+            subscribed_at = next((i for i, (_, m) in enumerate(lines) if SUBSCRIBED in m), None)
             if subscribed_at is None:
                 continue
             later = lines[subscribed_at + 1 :]
-            gave_up = [ln for ln in later if GAVE_UP_INFERENCE[0] in ln.msg]
-            stopped = [
-                ln for ln in later if "Shutting down stream to scheduler" in ln.msg or "target not set" in ln.msg
-            ]
+            gave_up = [ln for ln, m in later if GAVE_UP_INFERENCE[0] in m]
+            stopped = [ln for ln, m in later if STREAM_SHUT in m or TARGET_NOT_SET in m]
             status = container_status(pod, AGENT) or {}
             running = "running" in (status.get("state") or {})
             if not (gave_up and stopped and running and not status.get("ready")):

@@ -109,9 +109,7 @@ class Check:
         for kind in self.needs:
             error = view.snap.errors.get(kind)
             if error:
-                detail = (
-                    f" (missing permission: {error.missing_permission})" if error.missing_permission else ""
-                )
+                detail = f" (missing permission: {error.missing_permission})" if error.missing_permission else ""
                 return Outcome("error", f"cannot judge: {kind} could not be read: {error.message}{detail}")
             if kind not in view.snap.objects:
                 return skipped(f"cannot judge: {kind} were not collected")

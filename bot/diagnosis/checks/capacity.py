@@ -17,13 +17,13 @@ from bot.diagnosis.checks.base import Outcome, check, concluded, finding
 from bot.diagnosis.models import Evidence, Finding
 from bot.diagnosis.symptoms import model_ready, model_state, model_symptom_id
 from bot.diagnosis.view import TenantView, field_evidence, log_evidence, spec_field
+from bot.seldon.agent_log import MEMORY_REQUEST
 from bot.seldon.objects import AGENT, RCLONE, container, env_entry, env_value, memory_request_source
 from bot.seldon.quantity import human_bytes, to_bytes
 from bot.snapshot import KubeObject
 
 AGENT_DEFAULT_MEMORY_BYTES = 1_000_000
 NOT_ENOUGH_REPLICAS = "no matching server had enough suitable replicas"
-MEMORY_LOG = "Setting memory request from env MEMORY_REQUEST with value"
 
 
 @dataclass
@@ -72,7 +72,7 @@ def replica_capacity(pod_spec: dict[str, Any]) -> Capacity:
 
 
 def _memory_log_lines(view: TenantView, server: KubeObject) -> list[Evidence]:
-    lines = [ln for pod in view.server_pods(server.name) for ln in view.grep(pod.name, AGENT, MEMORY_LOG)]
+    lines = [ln for pod in view.server_pods(server.name) for ln in view.grep(pod.name, AGENT, MEMORY_REQUEST)]
     return [log_evidence(ln) for ln in lines[-2:]]
 
 
@@ -137,8 +137,7 @@ def memory_request(view: TenantView) -> Outcome:
                     source,
                     spec_field(source, f"containers[name={name}].resources"),
                     resources,
-                    f"Server {server.name}: capacity {human_bytes(cap.total_bytes)} per "
-                    f"replica from {cap.source}",
+                    f"Server {server.name}: capacity {human_bytes(cap.total_bytes)} per replica from {cap.source}",
                 )
             )
             continue
@@ -308,7 +307,7 @@ def memory_config(view: TenantView) -> Outcome:
     return concluded(findings, "MEMORY_REQUEST is wired to the inference container's memory request")
 
 
-def _instance_count(pod_spec: dict[str, Any]) -> int:
+def instance_count(pod_spec: dict[str, Any]) -> int:
     # The scheduler multiplies by MLSERVER_PARALLEL_WORKERS as read from the *agent's* env.
     try:
         return max(1, int(env_value(container(pod_spec, AGENT), "MLSERVER_PARALLEL_WORKERS") or 1))
@@ -322,7 +321,7 @@ def _replica_offer(view: TenantView, server: KubeObject) -> tuple[int, int] | No
     cap = replica_capacity(pod_spec) if source else None
     if not cap or not cap.total_bytes:
         return None  # zero or unknown capacity is judged by the two checks above
-    return cap.total_bytes * (100 + cap.overcommit_pct) // 100, _instance_count(pod_spec)
+    return cap.total_bytes * (100 + cap.overcommit_pct) // 100, instance_count(pod_spec)
 
 
 @check("capacity.sufficient", "Models fit the Servers' memory", modes=("F3",), needs=("servers", "models"))

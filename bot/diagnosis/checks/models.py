@@ -107,13 +107,8 @@ def requirements(view: TenantView) -> Outcome:
                 "high",
                 f"Model {model.name} requires {sorted(needed)}, which no candidate Server offers",
                 [
-                    field_evidence(
-                        model, "spec.requirements", sorted(needed), f"requirements {sorted(needed)}"
-                    ),
-                    *[
-                        Evidence(summary=f"Server {c} capabilities: {', '.join(sorted(caps[c]))}")
-                        for c in candidates
-                    ],
+                    field_evidence(model, "spec.requirements", sorted(needed), f"requirements {sorted(needed)}"),
+                    *[Evidence(summary=f"Server {c} capabilities: {', '.join(sorted(caps[c]))}") for c in candidates],
                     _model_condition_evidence(model),
                 ],
                 failure_mode="F11",
@@ -126,9 +121,7 @@ def requirements(view: TenantView) -> Outcome:
     return concluded(findings, "every Model's requirements are met by a Server")
 
 
-@check(
-    "models.replicas", "Model replicas fit the Server replicas", modes=("F12",), needs=("models", "servers")
-)
+@check("models.replicas", "Model replicas fit the Server replicas", modes=("F12",), needs=("models", "servers"))
 def replicas(view: TenantView) -> Outcome:
     findings = []
     server_replicas = {s.name: int(s.spec.get("replicas", 1) or 0) for s in view.servers}
@@ -183,9 +176,7 @@ def load_failures(view: TenantView) -> Outcome:
                 f"Model {model.name} failed to load: {kind}",
                 [
                     _model_condition_evidence(model),
-                    field_evidence(
-                        model, "spec.storageUri", model.spec.get("storageUri"), "artifact location"
-                    ),
+                    field_evidence(model, "spec.storageUri", model.spec.get("storageUri"), "artifact location"),
                 ],
                 failure_mode="F13",
                 explains=[model_symptom_id(model.name)],
@@ -257,9 +248,7 @@ def istio(view: TenantView) -> Outcome:
                 "scheduler and mesh ports are proxied as gRPC.",
             )
         )
-    return concluded(
-        findings, "Istio sidecars present and configured for Seldon's gRPC ports", warn_only=True
-    )
+    return concluded(findings, "Istio sidecars present and configured for Seldon's gRPC ports", warn_only=True)
 
 
 def _is_restart(view: TenantView, pod: KubeObject, started: datetime) -> bool:

@@ -53,9 +53,7 @@ def _absence_evidence(view: TenantView) -> list[Evidence]:
         ]:
             message = ev.top("message") or ""
             if "seldon-server" in message or "seldon-agent" in message or "seldon-tracing" in message:
-                evidence.append(
-                    field_evidence(ev, "message", message, f"event {ev.top('reason')}: {message}")
-                )
+                evidence.append(field_evidence(ev, "message", message, f"event {ev.top('reason')}: {message}"))
                 break
     return evidence
 

@@ -155,12 +155,9 @@ def server_pods(view: TenantView) -> Outcome:
                     "server.pods-not-created",
                     sts,
                     "high",
-                    f"StatefulSet {sts.name} has no pods"
-                    + (f": {warnings[-1].top('reason')}" if warnings else ""),
+                    f"StatefulSet {sts.name} has no pods" + (f": {warnings[-1].top('reason')}" if warnings else ""),
                     [
-                        field_evidence(
-                            e, "message", e.top("message"), f"event {e.top('reason')}: {e.top('message')}"
-                        )
+                        field_evidence(e, "message", e.top("message"), f"event {e.top('reason')}: {e.top('message')}")
                         for e in warnings[-2:]
                     ]
                     or [Evidence(summary=f"StatefulSet {sts.name}: 0 pods")],
@@ -200,11 +197,7 @@ def ownership(view: TenantView) -> Outcome:
                 sts,
                 "low",
                 f"StatefulSet {sts.name} has no controller reference to Server {server.name}",
-                [
-                    field_evidence(
-                        sts, "metadata.ownerReferences", [o.name for o in owners], "owner references"
-                    )
-                ],
+                [field_evidence(sts, "metadata.ownerReferences", [o.name for o in owners], "owner references")],
                 explanation="Without the owner reference the operator does not manage this StatefulSet.",
             )
         )

@@ -15,19 +15,25 @@ from bot.seldon.objects import container, env_entry
 def owner_instead(ctx: Ctx, owner: ObjectRef | None) -> str:
     if ctx.server is None:
         kind = owner.kind if owner else "owner"
-        return (f"Change the {kind} that generates it (a SeldonRuntime: spec.overrides[].podSpec for the "
-                "component), never the generated object.")
+        return (
+            f"Change the {kind} that generates it (a SeldonRuntime: spec.overrides[].podSpec for the "
+            "component), never the generated object."
+        )
     name = ctx.server.name
     carried, dropped = _carry_over(ctx)
     if carried:
         podspec = apply_patch(ctx.server.spec.get("podSpec") or {}, carried, strategic=True)
         body = json.dumps({"spec": {"podSpec": podspec}}, separators=(",", ":"))
-        text = (f"Patch Server {ctx.ns}/{name} instead, with its whole spec.podSpec.containers list "
-                "(read-modify-write: a JSON merge patch on a CR replaces lists): "
-                f"kubectl patch server {name} -n {ctx.ns} --type merge -p '{body}'.")
+        text = (
+            f"Patch Server {ctx.ns}/{name} instead, with its whole spec.podSpec.containers list "
+            "(read-modify-write: a JSON merge patch on a CR replaces lists): "
+            f"kubectl patch server {name} -n {ctx.ns} --type merge -p '{body}'."
+        )
     else:
-        text = (f"Nothing in this patch belongs in Server {ctx.ns}/{name}; a pod change that is needed goes "
-                "in its spec.podSpec (read-modify-write of the containers list).")
+        text = (
+            f"Nothing in this patch belongs in Server {ctx.ns}/{name}; a pod change that is needed goes "
+            "in its spec.podSpec (read-modify-write of the containers list)."
+        )
     if dropped:
         text += f" Left out: {', '.join(dropped)} (see their judgements)."
     if "replicas" in (ctx.patch.get("spec") or {}):
@@ -52,8 +58,11 @@ def _carry_over(ctx: Ctx) -> tuple[dict[str, Any], list[str]]:
         bad_env, bad_args = _unwanted(c)
         dropped += [f"{c['name']} env {v.get('name')}" for v in bad_env]
         dropped += [f"{c['name']} arg {a}" for a in bad_args]
-        entry = {k: v for k, v in c.items() if k == "name" or (
-            k not in ("env", "args") and apply_patch(base.get(k), v, strategic=True) != base.get(k))}
+        entry = {
+            k: v
+            for k, v in c.items()
+            if k == "name" or (k not in ("env", "args") and apply_patch(base.get(k), v, strategic=True) != base.get(k))
+        }
         env = [v for v in c.get("env") or [] if v not in bad_env and env_entry(base, v.get("name", "")) != v]
         args = [a for a in c.get("args") or [] if a not in bad_args and a not in (base.get("args") or [])]
         entry.update({k: v for k, v in (("env", env), ("args", args)) if v})
@@ -72,8 +81,10 @@ def _helm_note(ctx: Ctx) -> str:
         release = obj.metadata.annotations.get(HELM_RELEASE)
         where = f"{obj.kind} {obj.namespace or ctx.view.snap.operator_namespace}/{obj.name}"
         if release:
-            notes.append(f"{where} is managed by Helm release {release}: put the change for {what} in that "
-                         "release's values, or the next helm upgrade undoes it.")
+            notes.append(
+                f"{where} is managed by Helm release {release}: put the change for {what} in that "
+                "release's values, or the next helm upgrade undoes it."
+            )
         elif obj.kind == "ServerConfig":
             notes.append(f"To change {what}, change {where}.")
     return " ".join(notes)

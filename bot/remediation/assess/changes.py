@@ -26,8 +26,11 @@ def _container_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
         removed = [a for a in old.get(key) or [] if a not in (new.get(key) or [])]
         out += [f"{key} + {a}" for a in added] + [f"{key} - {a}" for a in removed]
     old_res, new_res = _flatten(old.get("resources") or {}), _flatten(new.get("resources") or {})
-    out += [f"{k} {old_res.get(k, 'unset')} -> {new_res.get(k, 'unset')}"
-            for k in sorted(set(old_res) | set(new_res)) if old_res.get(k) != new_res.get(k)]
+    out += [
+        f"{k} {old_res.get(k, 'unset')} -> {new_res.get(k, 'unset')}"
+        for k in sorted(set(old_res) | set(new_res))
+        if old_res.get(k) != new_res.get(k)
+    ]
     handled = {"name", "env", "command", "args", "resources"}
     out += [f"{k} changed" for k in sorted((set(old) | set(new)) - handled) if old.get(k) != new.get(k)]
     return out
@@ -57,11 +60,18 @@ def env_text(var: dict[str, Any]) -> str:
 
 
 def _flatten(resources: dict[str, Any]) -> dict[str, Any]:
-    return {f"{group}.{key}": value for group, items in resources.items() if isinstance(items, dict)
-            for key, value in items.items()}
+    return {
+        f"{group}.{key}": value
+        for group, items in resources.items()
+        if isinstance(items, dict)
+        for key, value in items.items()
+    }
 
 
 def scalar_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     """Changed top-level scalars of two mappings (hostNetwork, replicas, ...)."""
-    return [f"{k} {old.get(k)!r} -> {new.get(k)!r}" for k in sorted(set(old) | set(new))
-            if not isinstance(new.get(k, old.get(k)), dict | list) and old.get(k) != new.get(k)]
+    return [
+        f"{k} {old.get(k)!r} -> {new.get(k)!r}"
+        for k in sorted(set(old) | set(new))
+        if not isinstance(new.get(k, old.get(k)), dict | list) and old.get(k) != new.get(k)
+    ]

@@ -107,6 +107,7 @@ def check_containers(patch: dict[str, Any]) -> None:
 
 def _inventory(view: TenantView, key: str) -> str:
     """What the snapshot holds, so the user can fix a typo in the patch."""
+
     def names(k: str) -> str:
         return ", ".join(sorted(o.name for o in view.snap.of(k))) or "none"
 
@@ -162,8 +163,9 @@ def owner_of(ctx: Ctx) -> ObjectRef | None:
         return None
     ref = next((r for r in ctx.target.metadata.owner_references if r.controller), None)
     if ref:
-        return ObjectRef(kind=ref.kind, name=ref.name, namespace=ctx.target.namespace,
-                         api_version=ref.api_version or None)
+        return ObjectRef(
+            kind=ref.kind, name=ref.name, namespace=ctx.target.namespace, api_version=ref.api_version or None
+        )
     if LAST_APPLIED in ctx.target.metadata.annotations and ctx.server:
         return obj_ref(ctx.server)
     return None
@@ -174,8 +176,9 @@ def desired_pod_spec(ctx: Ctx) -> dict[str, Any]:
     return (ctx.view.desired_pod_spec(ctx.server) if ctx.server else None) or ctx.before
 
 
-def container_evidence(source: KubeObject | None, spec: dict[str, Any], name: str, field: str,
-                       summary: str) -> Evidence:
+def container_evidence(
+    source: KubeObject | None, spec: dict[str, Any], name: str, field: str, summary: str
+) -> Evidence:
     """Evidence for `field` of container `name`, located in `source` when it is known."""
     names = [c.get("name") for c in containers(spec)]
     value = (container(spec, name) or {}).get(field)
@@ -188,6 +191,5 @@ def container_evidence(source: KubeObject | None, spec: dict[str, Any], name: st
 def agent_image(ctx: Ctx) -> tuple[str | None, Version | None, Evidence]:
     image = (container(ctx.after, AGENT) or {}).get("image")
     version = image_version(image)
-    evidence = container_evidence(ctx.running_source, ctx.running, AGENT, "image",
-                                  f"agent image {image or 'unknown'}")
+    evidence = container_evidence(ctx.running_source, ctx.running, AGENT, "image", f"agent image {image or 'unknown'}")
     return image, version, evidence

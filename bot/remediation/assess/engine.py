@@ -23,8 +23,14 @@ from bot.remediation.assess.patching import validate_patch
 def _judge_no_change(ctx: Ctx, changes: list[str]) -> list[Judgement]:
     if changes or not ctx.patch.get("spec"):
         return []
-    return [Judgement(severity="no-op", code="no-effective-change", summary="the patch changes nothing",
-                      explanation="Merged into the live object, the patch leaves its spec as it is.")]
+    return [
+        Judgement(
+            severity="no-op",
+            code="no-effective-change",
+            summary="the patch changes nothing",
+            explanation="Merged into the live object, the patch leaves its spec as it is.",
+        )
+    ]
 
 
 _JUDGES: tuple[Callable[[Ctx], list[Judgement]], ...] = (
@@ -49,7 +55,7 @@ def assess_patch(view: TenantView, patch: dict[str, Any]) -> Assessment:
     spec_changes = [f"spec.{c}" for c in scalar_changes(target.spec, ctx.patched.get("spec") or {})]
     changes = spec_changes + describe_changes(ctx.before, ctx.after)
     judgements = [j for judge in _JUDGES for j in judge(ctx)] + _judge_no_change(ctx, changes)
-    verdict: JudgementSeverity = max((j.severity for j in judgements), key=SEVERITY_RANK.__getitem__,
-                                     default="ok")
-    return Assessment(target=obj_ref(target), owner=owner_of(ctx), verdict=verdict, judgements=judgements,
-                      effective_changes=changes)
+    verdict: JudgementSeverity = max((j.severity for j in judgements), key=SEVERITY_RANK.__getitem__, default="ok")
+    return Assessment(
+        target=obj_ref(target), owner=owner_of(ctx), verdict=verdict, judgements=judgements, effective_changes=changes
+    )

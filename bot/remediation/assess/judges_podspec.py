@@ -22,23 +22,33 @@ def judge_host_network(ctx: Ctx) -> list[Judgement]:
         f"Ports {', '.join(map(str, ports))} are bound on the node and become host ports, so at most one "
         f"of the {replicas} replica(s) fits per node (the rest stay Pending); the agent's undeclared 9007 "
         "and 7777 collide with anything else on the node.",
-        "Everything bound to 0.0.0.0 (MLServer, rclone's unauthenticated rc API on 5572) is exposed on the "
-        "node IP.",
+        "Everything bound to 0.0.0.0 (MLServer, rclone's unauthenticated rc API on 5572) is exposed on the node IP.",
     ]
     if ctx.after.get("dnsPolicy") != "ClusterFirstWithHostNet":
-        parts.append("Without dnsPolicy: ClusterFirstWithHostNet the pod uses the node's DNS, so the agent "
-                     "cannot resolve seldon-scheduler (F6).")
+        parts.append(
+            "Without dnsPolicy: ClusterFirstWithHostNet the pod uses the node's DNS, so the agent "
+            "cannot resolve seldon-scheduler (F6)."
+        )
     evidence = [Evidence(summary=f"container ports {ports}", value=ports)]
     if ctx.server:
         evidence.append(field_evidence(ctx.server, "spec.replicas", replicas, f"{replicas} Server replicas"))
-    evidence += [Evidence(summary=f"NetworkPolicy {name} selects pods by pod IP",
-                          object=ObjectRef(kind="NetworkPolicy", name=name, namespace=ctx.ns))
-                 for name in policies]
-    return [Judgement(
-        severity="risky", code="host-network", summary="hostNetwork: true gives up pod network isolation",
-        explanation=" ".join(parts), evidence=evidence,
-        instead="Keep pod networking; allow the needed ports in the NetworkPolicies instead (section 3).",
-    )]
+    evidence += [
+        Evidence(
+            summary=f"NetworkPolicy {name} selects pods by pod IP",
+            object=ObjectRef(kind="NetworkPolicy", name=name, namespace=ctx.ns),
+        )
+        for name in policies
+    ]
+    return [
+        Judgement(
+            severity="risky",
+            code="host-network",
+            summary="hostNetwork: true gives up pod network isolation",
+            explanation=" ".join(parts),
+            evidence=evidence,
+            instead="Keep pod networking; allow the needed ports in the NetworkPolicies instead (section 3).",
+        )
+    ]
 
 
 def judge_duplicate_env(ctx: Ctx) -> list[Judgement]:
@@ -53,17 +63,28 @@ def judge_duplicate_env(ctx: Ctx) -> list[Judgement]:
         if not dups:
             continue
         wired = [n for n in dups if "valueFrom" in (env_entry(base_c, n) or {})]
-        explanation = (f"The operator appends Server podSpec env to ServerConfig {ctx.config.name}'s, so "
-                       f"container {c['name']} defines {', '.join(dups)} twice. Kubernetes uses the last "
-                       "definition (this one) and the API server warns about the duplicate.")
+        explanation = (
+            f"The operator appends Server podSpec env to ServerConfig {ctx.config.name}'s, so "
+            f"container {c['name']} defines {', '.join(dups)} twice. Kubernetes uses the last "
+            "definition (this one) and the API server warns about the duplicate."
+        )
         if wired:
-            explanation += (f" The ServerConfig takes {', '.join(wired)} from the downward API; replacing "
-                            "that wiring can break capacity or identity (F2).")
-        out.append(Judgement(
-            severity="risky" if wired else "ok", code="duplicate-env",
-            summary=f"{', '.join(dups)} on {c['name']} already defined by ServerConfig {ctx.config.name}",
-            explanation=explanation,
-            evidence=[container_evidence(ctx.config, base, c["name"], "env",
-                                         f"ServerConfig {ctx.config.name} env of {c['name']}")],
-            instead="Change the ServerConfig (or its Helm values) instead." if wired else None))
+            explanation += (
+                f" The ServerConfig takes {', '.join(wired)} from the downward API; replacing "
+                "that wiring can break capacity or identity (F2)."
+            )
+        out.append(
+            Judgement(
+                severity="risky" if wired else "ok",
+                code="duplicate-env",
+                summary=f"{', '.join(dups)} on {c['name']} already defined by ServerConfig {ctx.config.name}",
+                explanation=explanation,
+                evidence=[
+                    container_evidence(
+                        ctx.config, base, c["name"], "env", f"ServerConfig {ctx.config.name} env of {c['name']}"
+                    )
+                ],
+                instead="Change the ServerConfig (or its Helm values) instead." if wired else None,
+            )
+        )
     return out

@@ -63,8 +63,10 @@ def never_ready(ctx: Ctx, evidence: list[Evidence]) -> str:
     image, version, image_evidence = agent_image(ctx)
     evidence.append(image_evidence)
     text = "The pod never becomes Ready, so the Server stays Ready=False"
-    gate = ("its EndpointSlice gate waits for the pod IP to be Ready in the EndpointSlice of <server>-<i> "
-            "before any load, so the agent subscribes and disconnects in a loop and no model loads (F8).")
+    gate = (
+        "its EndpointSlice gate waits for the pod IP to be Ready in the EndpointSlice of <server>-<i> "
+        "before any load, so the agent subscribes and disconnects in a loop and no model loads (F8)."
+    )
     if version is None:
         return f"{text}; agent image {image} has no version tag: if it is >=2.10.0, {gate}"
     if version.at_least(*ENDPOINTSLICE_GATE):
