@@ -69,3 +69,10 @@ def test_dumped_diagnosis_validates() -> None:
     jsonschema.validate(document, schema, format_checker=jsonschema.FormatChecker())
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({**document, "findings": [{"id": "x"}]}, schema)
+
+
+def test_check_catalogue_is_current() -> None:
+    """docs/checks.md is generated from the code: regenerate it with `python -m bot.diagnosis.catalogue`."""
+    from bot.diagnosis.catalogue import DEFAULT_PATH, catalogue_markdown
+
+    assert DEFAULT_PATH.read_text(encoding="utf-8") == catalogue_markdown()

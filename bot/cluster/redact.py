@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import re
+from functools import lru_cache
 from typing import Any
 
 from bot.seldon.operator import LAST_APPLIED_ANNOTATION, decode_last_applied, encode_last_applied
@@ -33,6 +34,7 @@ _BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+")
 _REFERENCE_SUFFIX = re.compile(r"_(NAME|LOCATION|PATH|FILE|DIR|MOUNT|PORT|HOST|PROTOCOL)$", re.IGNORECASE)
 
 
+@lru_cache(maxsize=4096)  # env names repeat across every pod of a tenant
 def secret_looking(name: str) -> bool:
     return bool(_SECRET_NAME.search(name)) and not _REFERENCE_SUFFIX.search(name)
 
