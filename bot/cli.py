@@ -1,6 +1,7 @@
 """`seldon-chatops`: the diagnosis engine in a terminal.
 
-Exit codes: 0 healthy, 1 findings, 2 usage or input error, or the cluster could not be read (nothing was changed).
+Exit codes: 0 healthy (or a verified change), 1 findings (or a change that failed), 2 usage or input
+error, or the cluster could not be read.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from bot import __version__
+from bot import __version__, cli_remediate
 from bot.cluster.bundle import load_bundle, write_bundle
 from bot.cluster.client import api_client
 from bot.cluster.collector import Collector, Limits
@@ -60,6 +61,7 @@ def _parser() -> argparse.ArgumentParser:
     bundle.add_argument("namespace")
     bundle.add_argument("-o", "--output-dir", type=Path, required=True, help="new (or empty) directory")
     _cluster_arguments(bundle)
+    cli_remediate.add_parsers(sub, _cluster_arguments)
     return parser
 
 
@@ -139,7 +141,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # usage errors (2), --help and --version (0)
         return int(exc.code or 0)
     try:
-        return {"diagnose": _diagnose, "assess": _assess, "bundle": _bundle}[args.command](args)
+        handlers = {
+            "diagnose": _diagnose,
+            "assess": _assess,
+            "bundle": _bundle,
+            "remediate": lambda a: cli_remediate.remediate(a, _collect),
+            "restart": lambda a: cli_remediate.restart(a, _collect),
+        }
+        return handlers[args.command](args)
     except (InputError, ClusterError) as exc:
         print(f"seldon-chatops: error: {exc}", file=sys.stderr)
         return EXIT_INPUT

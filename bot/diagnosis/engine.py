@@ -101,6 +101,9 @@ def diagnose(snapshot: TenantSnapshot, playbook: Playbook) -> Diagnosis:
         kept = {fid for r in rows for fid in r.finding_ids}
         findings += [f for f in row_findings if f.id in kept]
     ranked = rank(findings, symptoms)
+    proposals = propose(ranked, view)
+    for proposal in proposals:
+        proposal.check_ids = [r.id for r in results.values() if proposal.finding_id in r.finding_ids]
     context = template_context(view)
     return Diagnosis(
         namespace=snapshot.namespace,
@@ -115,7 +118,7 @@ def diagnose(snapshot: TenantSnapshot, playbook: Playbook) -> Diagnosis:
         connectivity=rows,
         symptoms=symptoms,
         findings=ranked,
-        proposals=propose(ranked, view),
+        proposals=proposals,
         collection_errors=[
             CollectionProblem(kind=e.kind, message=e.message, missing_permission=e.missing_permission)
             for e in snapshot.errors.values()

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 CheckStatus = Literal["pass", "fail", "warn", "skip", "error"]
 Verdict = Literal["ok", "blocked", "degraded", "unknown"]
@@ -101,6 +101,9 @@ class Proposal(BaseModel):
     action: Literal["patch", "restart", "create", "manual"]
     target: ObjectRef
     target_resource_version: str | None = None
+    target_spec_hash: str | None = Field(
+        None, description="sha256 of the target's spec when proposed: status-only changes do not void the proposal"
+    )
     patch_type: Literal["merge", "json", "none"] = "none"
     patch: Any = None
     manifest: dict[str, Any] | None = Field(None, description="object to create, for action=create")
@@ -110,6 +113,7 @@ class Proposal(BaseModel):
     risks: list[str] = Field(default_factory=list)
     verify: list[str] = Field(default_factory=list, description="signals that prove it worked")
     automatic: bool = Field(False, description="the bot may apply it after approval")
+    check_ids: list[str] = Field(default_factory=list, description="checks to re-run to verify the fix")
 
 
 class StepResult(BaseModel):

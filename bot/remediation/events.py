@@ -15,8 +15,18 @@ from pydantic import BaseModel, Field
 from bot.diagnosis.models import ObjectRef
 
 Step = Literal[
-    "requested", "approved", "rejected", "expired", "preflight", "dry-run", "applied", "rollout",
-    "verified", "rolled-back", "failed", "interrupted",
+    "requested",
+    "approved",
+    "rejected",
+    "expired",
+    "preflight",
+    "dry-run",
+    "applied",
+    "rollout",
+    "verified",
+    "rolled-back",
+    "failed",
+    "interrupted",
 ]
 Outcome = Literal["ok", "denied", "conflict", "failed", "in-progress", "fixed", "not-fixed", "timeout"]
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import difflib
 import hashlib
+import json
 import math
 from collections.abc import Callable
 from typing import Any
@@ -36,6 +37,10 @@ def proposal_id(finding_id: str, target: ObjectRef) -> str:
     """Stable across runs: the same finding on the same object gives the same id."""
     key = f"{finding_id}|{target.kind}|{target.namespace}|{target.name}"
     return "p-" + hashlib.sha256(key.encode()).hexdigest()[:10]
+
+
+def spec_fingerprint(spec: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(spec, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
 def unified_diff(before: dict[str, Any], after: dict[str, Any], name: str) -> str:
@@ -72,6 +77,7 @@ def _podspec_patch(
         action="patch",
         target=target,
         target_resource_version=server.metadata.resource_version,
+        target_spec_hash=spec_fingerprint(server.spec),
         patch_type="merge",
         patch={"spec": {"podSpec": {"containers": containers}}},
         diff=unified_diff({"spec": {"podSpec": before}}, {"spec": {"podSpec": after}}, f"Server {server.name}"),
@@ -253,26 +259,29 @@ def mlserver_host(finding: Finding, view: TenantView) -> Proposal | None:
     )
 
 
-def restart(finding: Finding, view: TenantView) -> Proposal | None:
-    sts = view.get("statefulsets", finding.data["server"])
-    if sts is None:
-        return None
+ZOMBIE_RATIONALE = (
+    "The agent stopped its control loop after the inference server was down and, from 2.10, "
+    "does not exit; it has no liveness probe, so only a restart brings it back. The restart "
+    "annotation is additive, so the operator's three-way diff keeps it."
+)
+
+
+def restart_proposal(sts: KubeObject, finding_id: str, rationale: str, stamp: str) -> Proposal:
+    """A rollout restart the way kubectl does it: a new restartedAt stamp on the pod template."""
     target = obj_ref(sts)
-    stamp = view.snap.collected_at.isoformat()
+    server = sts.labels.get("seldon-server-name", sts.name)
     return Proposal(
-        id=proposal_id(finding.id, target),
-        finding_id=finding.id,
+        id=proposal_id(finding_id or "restart", target),
+        finding_id=finding_id,
         action="restart",
         target=target,
         target_resource_version=sts.metadata.resource_version,
+        target_spec_hash=spec_fingerprint(sts.spec),
         patch_type="merge",
+        # Valid as is for `kubectl patch`; the executor stamps the time it applies it.
         patch={"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: stamp}}}}},
         title=f"Rollout restart StatefulSet {sts.name}",
-        rationale=(
-            "The agent stopped its control loop after the inference server was down and, from 2.10, "
-            "does not exit; it has no liveness probe, so only a restart brings it back. The restart "
-            "annotation is additive, so the operator's three-way diff keeps it."
-        ),
+        rationale=rationale,
         risks=[
             "Replicas restart one at a time; Models move while each is down.",
             "If the inference server keeps failing (OOMKilled, slow start), the agent gives up again: fix that too.",
@@ -280,10 +289,18 @@ def restart(finding: Finding, view: TenantView) -> Proposal | None:
         verify=[
             "agent log 'Subscribed to scheduler' after the restart",
             "pods Ready",
-            "scheduler log 'Received agent subscribe request from " + finding.data["server"] + ":<i>'",
+            f"scheduler log 'Received agent subscribe request from {server}:<i>'",
         ],
+        check_ids=["server.ready", "agent.zombie", "agent.scheduler"],
         automatic=True,
     )
+
+
+def restart(finding: Finding, view: TenantView) -> Proposal | None:
+    sts = view.get("statefulsets", finding.data["server"])
+    if sts is None:
+        return None
+    return restart_proposal(sts, finding.id, ZOMBIE_RATIONALE, view.snap.collected_at.isoformat())
 
 
 def network_policy(finding: Finding, view: TenantView) -> Proposal | None:

@@ -140,6 +140,7 @@ def memory_request(view: TenantView) -> Outcome:
                     f"Server {server.name}: capacity {human_bytes(cap.total_bytes)} per replica from {cap.source}",
                 )
             )
+            ok += _memory_log_lines(view, server)  # what the agents actually reported
             continue
         if (resources.get("requests") or {}).get("memory") or (resources.get("limits") or {}).get("memory"):
             continue  # set but resolves to 0: a divisor or similar, capacity.memory-config explains it

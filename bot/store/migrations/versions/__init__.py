@@ -1,0 +1,1 @@
+"""Migration scripts, one file per revision (alembic skips this file)."""
