@@ -12,6 +12,7 @@ import copy
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
@@ -184,14 +185,17 @@ class _Run:
 
     def preflight(self) -> None:
         ns = self.p.target.namespace or ""
+        needed = required_permissions(self.p)
+        with ThreadPoolExecutor(max_workers=len(needed)) as pool:  # one round trip, not one per permission
+            granted = list(pool.map(lambda perm: self.x.kube.can(perm[0], perm[1], perm[2], ns, perm[3]), needed))
         missing = [
             f"{verb} {resource}{'.' + group if group else ''}{' ' + name if name else ''} in namespace {ns}"
-            for verb, resource, group, name in required_permissions(self.p)
-            if not self.x.kube.can(verb, resource, group, ns, name)
+            for (verb, resource, group, name), ok in zip(needed, granted, strict=True)
+            if not ok
         ]
         if missing:
             raise RemediationError("denied", "missing permission: " + "; ".join(missing))
-        self.emit("preflight", "ok", f"{len(required_permissions(self.p))} permissions granted")
+        self.emit("preflight", "ok", f"{len(needed)} permissions granted")
 
     def check_unchanged(self, live: dict[str, Any]) -> None:
         """Refuse when the spec the proposal was built from changed; a status-only update is fine.
