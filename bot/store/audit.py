@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -144,9 +144,7 @@ class AuditLog:
             row = conn.execute(sa.select(audit_chain.c.last_id, audit_chain.c.last_hash)).one()
             return row.last_id, row.last_hash
 
-    def query(
-        self, tenant: str, *, since: datetime | None = None, limit: int | None = None
-    ) -> list[AuditRecord]:
+    def query(self, tenant: str, *, since: datetime | None = None, limit: int | None = None) -> list[AuditRecord]:
         """A tenant's events in time order (ties in chain order)."""
         stmt = sa.select(audit_log).where(audit_log.c.tenant == tenant)
         if since is not None:
@@ -173,17 +171,13 @@ def _verify(conn: Connection) -> VerifyResult:
     head = conn.execute(sa.select(audit_chain.c.last_id, audit_chain.c.last_hash)).one()
     prev_id, prev_hash, count = 0, GENESIS_HASH, 0
     rows = conn.execution_options(yield_per=2000).execute(sa.select(audit_log).order_by(audit_log.c.id))
-    for row in _mappings(rows):
+    for row in rows.mappings():
         broken = _check_row(conn, row, prev_id, prev_hash)
         if broken is not None:
             return VerifyResult(ok=False, rows=count, last_id=prev_id, broken=broken)
         prev_id, prev_hash, count = row["id"], row["hash"], count + 1
     broken = _check_head(head.last_id, head.last_hash, prev_id, prev_hash)
     return VerifyResult(ok=broken is None, rows=count, last_id=prev_id, broken=broken)
-
-
-def _mappings(result: sa.CursorResult[Any]) -> Iterator[RowMapping]:
-    yield from result.mappings()
 
 
 def _check_row(conn: Connection, row: RowMapping, prev_id: int, prev_hash: str) -> BrokenRow | None:

@@ -18,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from alembic.util import CommandError
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import URL, Connection, Engine
@@ -114,3 +115,5 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
             command.upgrade(config, revision)
     except SQLAlchemyError as exc:
         raise DatabaseUnavailable(f"cannot open or migrate {describe(engine.url)}: {exc}") from exc
+    except CommandError as exc:  # e.g. the database is at a revision this version does not know (a newer bot)
+        raise DatabaseUnavailable(f"cannot migrate {describe(engine.url)}: {exc}") from exc

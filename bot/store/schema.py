@@ -18,7 +18,15 @@ GENESIS_HASH = "0" * 64
 """prev_hash of the first audit row, and last_hash of the chain head while the log is empty."""
 
 PROPOSAL_STATES = (
-    "PENDING", "APPROVED", "REJECTED", "EXPIRED", "APPLYING", "SUCCEEDED", "FAILED", "ROLLED_BACK", "INTERRUPTED",
+    "PENDING",
+    "APPROVED",
+    "REJECTED",
+    "EXPIRED",
+    "APPLYING",
+    "SUCCEEDED",
+    "FAILED",
+    "ROLLED_BACK",
+    "INTERRUPTED",
 )
 
 
