@@ -170,16 +170,7 @@ def inference_host(finding: Finding, view: TenantView) -> Proposal | None:
         return None
     host, where = finding.data["host"], finding.data["defined_in"]
     if where == "statefulset":
-        return _manual(
-            finding,
-            view,
-            "Remove the --inference-host edit from StatefulSet " + server.name,
-            [
-                f"The argument --inference-host={host} is on the StatefulSet only, not on Server or ServerConfig: "
-                "it was edited directly. Touch the Server CR (e.g. add an annotation) so the operator rebuilds "
-                "the StatefulSet from its spec, which drops the edit.",
-            ],
-        )
+        return _drift_manual(finding, view, server, f"--inference-host={host}")
 
     def edit(containers: list[dict[str, Any]]) -> None:
         agent = _entry(containers, AGENT)
@@ -222,15 +213,7 @@ def mlserver_host(finding: Finding, view: TenantView) -> Proposal | None:
         return None
     name, where = finding.data["container"], finding.data["defined_in"]
     if where == "statefulset":
-        return _manual(
-            finding,
-            view,
-            f"Let the operator drop MLSERVER_HOST from StatefulSet {server.name}",
-            [
-                "MLSERVER_HOST was added to the StatefulSet directly; it is not in the Server or ServerConfig. "
-                "Touch the Server CR so the operator rebuilds the StatefulSet from its spec.",
-            ],
-        )
+        return _drift_manual(finding, view, server, "MLSERVER_HOST")
 
     def edit(containers: list[dict[str, Any]]) -> None:
         entry = _entry(containers, name)
@@ -419,6 +402,16 @@ def _manual(finding: Finding, view: TenantView, title: str, steps: list[str]) ->
         steps=steps,
         rationale=finding.explanation or finding.summary,
     )
+
+
+def _drift_manual(finding: Finding, view: TenantView, server: KubeObject, what: str) -> Proposal:
+    """The setting is on the StatefulSet only: a direct edit the operator drops at its next full Update."""
+    step = (
+        f"{what} is set on the StatefulSet only (not in Server {server.name} or its ServerConfig): it was added "
+        "to the StatefulSet directly. Touch the Server CR (e.g. add an annotation) so the operator rebuilds the "
+        "StatefulSet from its spec, which drops the edit."
+    )
+    return _manual(finding, view, f"Let the operator drop {what} from StatefulSet {server.name}", [step])
 
 
 def _serverconfig_fix(finding: Finding, view: TenantView) -> Proposal:
