@@ -64,6 +64,7 @@ def _steps(
                 summary=summary,
                 check_ids=step.checks,
                 connectivity_ids=[r.id for r in step_rows],
+                kubectl=[render(command, context) for command in step.kubectl],
             )
         )
     return steps

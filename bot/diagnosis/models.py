@@ -124,6 +124,7 @@ class StepResult(BaseModel):
     summary: str
     check_ids: list[str] = Field(default_factory=list)
     connectivity_ids: list[str] = Field(default_factory=list)
+    kubectl: list[str] = Field(default_factory=list, description="commands a human can run to confirm this step")
 
 
 class CollectionProblem(BaseModel):
