@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from bot import __version__, cli_remediate
+from bot import __version__, cli_audit, cli_remediate, cli_serve
 from bot.cluster.bundle import load_bundle, write_bundle
 from bot.cluster.client import api_client
 from bot.cluster.collector import Collector, Limits
@@ -62,6 +62,8 @@ def _parser() -> argparse.ArgumentParser:
     bundle.add_argument("-o", "--output-dir", type=Path, required=True, help="new (or empty) directory")
     _cluster_arguments(bundle)
     cli_remediate.add_parsers(sub, _cluster_arguments)
+    cli_audit.add_parsers(sub)
+    cli_serve.add_parser(sub)
     return parser
 
 
@@ -147,6 +149,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "bundle": _bundle,
             "remediate": lambda a: cli_remediate.remediate(a, _collect),
             "restart": lambda a: cli_remediate.restart(a, _collect),
+            "audit": cli_audit.run,
+            "serve": cli_serve.serve,
         }
         return handlers[args.command](args)
     except (InputError, ClusterError) as exc:

@@ -96,3 +96,30 @@ def redact_object(obj: dict[str, Any]) -> dict[str, Any]:
         for override in spec.get("overrides") or []:
             _redact_pod_spec(override.get("podSpec") or {})
     return obj
+
+
+def restore_redacted(patch: Any, live: Any, path: str = "") -> Any:
+    """The patch with every `<redacted>` value taken back from the live object at the same place.
+
+    Proposals are built from redacted snapshots; written as they are, they would replace a real
+    secret with the placeholder. Lists of named items (containers, env) are matched by name.
+    Raises ValueError when the live object has no value to restore.
+    """
+    if patch == REDACTED:
+        if live is None:
+            raise ValueError(f"{path or 'value'} is redacted and the live object has no value to keep")
+        return live
+    if isinstance(patch, dict):
+        live_map = live if isinstance(live, dict) else {}
+        return {k: restore_redacted(v, live_map.get(k), f"{path}.{k}".lstrip(".")) for k, v in patch.items()}
+    if isinstance(patch, list):
+        named = {i.get("name"): i for i in live or [] if isinstance(i, dict)} if isinstance(live, list) else {}
+        return [
+            restore_redacted(
+                item,
+                named.get(item.get("name")) if isinstance(item, dict) else None,
+                f"{path}[{item.get('name') if isinstance(item, dict) else i}]",
+            )
+            for i, item in enumerate(patch)
+        ]
+    return patch

@@ -103,8 +103,10 @@ def diagnose(snapshot: TenantSnapshot, playbook: Playbook) -> Diagnosis:
         findings += [f for f in row_findings if f.id in kept]
     ranked = rank(findings, symptoms)
     proposals = propose(ranked, view)
+    explained = {f.id: f.explains for f in ranked}
     for proposal in proposals:
         proposal.check_ids = [r.id for r in results.values() if proposal.finding_id in r.finding_ids]
+        proposal.symptom_ids = list(explained.get(proposal.finding_id, []))
     context = template_context(view)
     return Diagnosis(
         namespace=snapshot.namespace,

@@ -114,6 +114,7 @@ class Proposal(BaseModel):
     verify: list[str] = Field(default_factory=list, description="signals that prove it worked")
     automatic: bool = Field(False, description="the bot may apply it after approval")
     check_ids: list[str] = Field(default_factory=list, description="checks to re-run to verify the fix")
+    symptom_ids: list[str] = Field(default_factory=list, description="symptoms the fix must clear")
 
 
 class StepResult(BaseModel):

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
+from bot.cluster.redact import redact_object, restore_redacted
 from bot.diagnosis.models import ObjectRef, Proposal
 from bot.remediation.events import Actor, AuditEvent, AuditSink, Outcome, Step
 from bot.remediation.kube import KINDS, KubeTarget, RemediationError
@@ -28,7 +29,7 @@ Result = Literal["fixed", "not-fixed", "dry-run", "conflict", "denied", "failed"
 
 
 class Verifier(Protocol):
-    def __call__(self, finding_id: str, check_ids: list[str]) -> Verification: ...
+    def __call__(self, finding_id: str, check_ids: list[str], symptom_ids: list[str] = ()) -> Verification: ...
 
 
 @dataclass
@@ -95,7 +96,11 @@ class Executor:
         except RemediationError as exc:
             outcome: Outcome = {"denied": "denied", "conflict": "conflict"}.get(exc.reason, "failed")
             run.emit("failed", outcome, str(exc), data={"reason": exc.reason, "code": exc.code, "applied": run.applied})
-            left = " The change WAS applied and is still in place." if run.applied else " Nothing was changed."
+            left = {
+                True: " The change WAS applied and is still in place.",
+                False: " Nothing was changed.",
+                None: f" The write's answer was lost: the change MAY have been applied; check {proposal.target}.",
+            }[run.applied]
             result: Result = outcome if outcome in ("denied", "conflict") else "failed"
             return Execution(result, f"{exc}.{left}", run.diff, events=run.events)
 
@@ -115,7 +120,8 @@ class _Run:
         self.x, self.p, self.actor, self.approver = executor, proposal, actor, approver
         self.correlation_id, self.on_progress = correlation_id, on_progress
         self.events: list[AuditEvent] = []
-        self.diff, self.applied = "", False
+        self.diff = ""
+        self.applied: bool | None = False  # None: a write whose outcome is unknown
         self.started = executor.monotonic()
 
     def emit(self, step: Step, outcome: Outcome, detail: str, **extra: Any) -> None:
@@ -153,7 +159,10 @@ class _Run:
         self.check_unchanged(live)
         body = self.body(live)
         after = self.x.kube.merge_patch(self.p.target, body, dry_run=True)
-        self.diff = unified_diff(_spec(live), _spec(after), f"{self.p.target.kind} {self.p.target.name}")
+        # The diff goes to Slack and the audit log: never with a secret value in it.
+        self.diff = unified_diff(
+            _spec(_redacted(live)), _spec(_redacted(after)), f"{self.p.target.kind} {self.p.target.name}"
+        )
         self.emit(
             "dry-run",
             "ok",
@@ -164,8 +173,7 @@ class _Run:
             return Execution("dry-run", "dry run only: nothing was changed", self.diff, events=self.events)
         workload = workload_of(self.p.target)
         before_generation = _generation(self.x.kube.get(workload)) if workload != self.p.target else _generation(live)
-        applied = self.x.kube.merge_patch(self.p.target, body)
-        self.applied = True
+        applied = self.write(body)
         self.emit(
             "applied",
             "ok",
@@ -182,6 +190,19 @@ class _Run:
             return self.finish_failed("not-fixed", verification.summary, live, rollback, verification)
         message = verification.summary if verification else "applied and rolled out (no verification requested)"
         return Execution("fixed", message, self.diff, verification, self.events)
+
+    def write(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The one real write. When its answer is lost (timeout, reset, 5xx), look before reporting."""
+        try:
+            written = self.x.kube.merge_patch(self.p.target, body)
+        except RemediationError as exc:
+            if exc.reason != "unreachable" and (exc.code or 0) < 500:
+                raise  # a definite refusal: nothing was written
+            # The request may still land after we gave up on it: only a confirmed write counts as known.
+            self.applied = True if applied_state(self.x.kube, self.p) == "applied" else None
+            raise
+        self.applied = True
+        return written
 
     def preflight(self) -> None:
         ns = self.p.target.namespace or ""
@@ -206,7 +227,7 @@ class _Run:
         current, expected = live["metadata"].get("resourceVersion"), self.p.target_resource_version
         if not expected or current == expected:
             return
-        if self.p.target_spec_hash and spec_fingerprint(live.get("spec") or {}) == self.p.target_spec_hash:
+        if self.p.target_spec_hash and spec_fingerprint(_redacted(live).get("spec") or {}) == self.p.target_spec_hash:
             self.emit("preflight", "ok", f"resourceVersion {expected} -> {current} changed the status only")
             return
         raise RemediationError(
@@ -217,7 +238,10 @@ class _Run:
 
     def body(self, live: dict[str, Any]) -> dict[str, Any]:
         """The proposal's patch with the resourceVersion precondition (a restart stamps the time now)."""
-        patch = copy.deepcopy(self.p.patch or {})
+        try:  # the proposal was built from a redacted snapshot: write the live secrets back, not placeholders
+            patch = restore_redacted(copy.deepcopy(self.p.patch or {}), live)
+        except ValueError as exc:
+            raise RemediationError("invalid", f"cannot build the patch: {exc}") from None
         if self.p.action == "restart":
             annotations = patch.setdefault("spec", {}).setdefault("template", {}).setdefault("metadata", {})
             annotations.setdefault("annotations", {})[RESTARTED_AT] = self.x.clock().isoformat()
@@ -244,7 +268,7 @@ class _Run:
     def verify(self) -> Verification | None:
         if self.x.verifier is None:
             return None
-        result = self.x.verifier(self.p.finding_id, self.p.check_ids)
+        result = self.x.verifier(self.p.finding_id, self.p.check_ids, self.p.symptom_ids)
         self.emit(
             "verified",
             "fixed" if result.fixed else "not-fixed",
@@ -256,16 +280,21 @@ class _Run:
     def finish_failed(
         self, result: Result, why: str, before: dict[str, Any], rollback: bool, verification: Verification | None = None
     ) -> Execution:
-        if not rollback or self.p.action == "restart":  # a restart has no previous spec to restore
+        if self.p.action == "restart":
+            message = f"{why}. The change is still in place: a restart cannot be rolled back (same spec as before)."
+            return Execution(result, message, self.diff, verification, self.events)
+        if not rollback:
             message = f"{why}. The change is still in place; rollback was not requested."
             return Execution(result, message, self.diff, verification, self.events)
-        self.restore(before)
-        return Execution(
-            "rolled-back", f"{why}. Rolled back to the previous spec.", self.diff, verification, self.events
-        )
+        if self.restore(before):
+            return Execution(
+                "rolled-back", f"{why}. Rolled back to the previous spec.", self.diff, verification, self.events
+            )
+        message = f"{why}. The previous spec was restored, but its rollout did not finish: check the pods."
+        return Execution("rolled-back", message, self.diff, verification, self.events)
 
-    def restore(self, before: dict[str, Any]) -> None:
-        """Put back the fields the patch changed, with the same safety steps: precondition, dry run, rollout."""
+    def restore(self, before: dict[str, Any]) -> bool:
+        """Put back the fields the patch changed, with the same safety steps. True when it rolled out."""
         live = self.x.kube.get(self.p.target)
         undo = _undo(self.p.patch or {}, before)
         undo.setdefault("metadata", {})["resourceVersion"] = live["metadata"]["resourceVersion"]
@@ -277,8 +306,9 @@ class _Run:
             self.wait(workload, generation)
         except RolloutTimeout as exc:
             self.emit("rolled-back", "timeout", f"previous spec restored, but its rollout did not finish: {exc}")
-            return
+            return False
         self.emit("rolled-back", "ok", "previous spec restored and rolled out")
+        return True
 
 
 def applied_state(kube: KubeTarget, proposal: Proposal) -> Literal["applied", "not-applied", "unknown"]:
@@ -290,13 +320,17 @@ def applied_state(kube: KubeTarget, proposal: Proposal) -> Literal["applied", "n
     patch = {k: v for k, v in (proposal.patch or {}).items() if k != "metadata"}
     if proposal.action == "restart":
         return "unknown"  # the stamp is taken at apply time; only the rollout history could tell
-    return "applied" if _covers(live, patch) else "not-applied"
+    return "applied" if _covers(_redacted(live), patch) else "not-applied"  # the patch holds placeholders
 
 
 def _covers(live: Any, patch: Any) -> bool:
     if isinstance(patch, dict) and isinstance(live, dict):
         return all((v is None and k not in live) or (k in live and _covers(live[k], v)) for k, v in patch.items())
     return live == patch
+
+
+def _redacted(obj: dict[str, Any]) -> dict[str, Any]:
+    return redact_object(copy.deepcopy(obj))
 
 
 def _spec(obj: dict[str, Any]) -> dict[str, Any]:

@@ -23,8 +23,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, RowMapping
 
-from bot.diagnosis.models import ObjectRef
-from bot.remediation.events import Actor, AuditEvent
+from bot.remediation.events import AuditEvent
 from bot.store.clock import Clock, as_utc, iso_utc
 from bot.store.db import is_postgres, read_transaction, write_transaction
 from bot.store.models import AuditRecord, BrokenRow, VerifyResult
@@ -39,7 +38,7 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def row_hash(values: Mapping[str, Any]) -> str:
+def row_hash(values: Mapping[str, Any] | RowMapping) -> str:
     doc = {k: iso_utc(v) if isinstance(v, datetime) else v for k, v in ((k, values[k]) for k in HASHED)}
     return hashlib.sha256(canonical_json(doc).encode()).hexdigest()
 
@@ -70,35 +69,21 @@ def _columns(event: AuditEvent) -> dict[str, Any]:
 
 
 def to_record(row: RowMapping) -> AuditRecord:
-    target = None
-    if row["target_kind"] is not None:
-        target = ObjectRef(
-            kind=row["target_kind"],
-            name=row["target_name"] or "",
-            namespace=row["target_namespace"],
-            api_version=row["target_api_version"],
-        )
-    approver = Actor(id=row["approver_id"], name=row["approver_name"] or "") if row["approver_id"] else None
-    return AuditRecord(
-        id=row["id"],
-        time=row["time"],
-        recorded_at=row["recorded_at"],
-        tenant=row["tenant"],
-        step=row["step"],
-        outcome=row["outcome"],
-        actor=Actor(id=row["actor_id"], name=row["actor_name"]),
-        approver=approver,
-        correlation_id=row["correlation_id"],
-        proposal_id=row["proposal_id"],
-        target=target,
-        patch_summary=row["patch_summary"],
-        detail=row["detail"],
-        duration_ms=row["duration_ms"],
-        data=json.loads(row["data"]),
-        permalink=row["permalink"],
-        prev_hash=row["prev_hash"],
-        hash=row["hash"],
-    )
+    """One validation call per row (nested dicts, not nested constructors): reading 100k rows is pydantic-bound."""
+    doc: dict[str, Any] = dict(row)
+    kind = doc.pop("target_kind")
+    target = {
+        "kind": kind,
+        "name": doc.pop("target_name") or "",
+        "namespace": doc.pop("target_namespace"),
+        "api_version": doc.pop("target_api_version"),
+    }
+    doc["target"] = target if kind is not None else None
+    doc["actor"] = {"id": doc.pop("actor_id"), "name": doc.pop("actor_name")}
+    approver_id, approver_name = doc.pop("approver_id"), doc.pop("approver_name")
+    doc["approver"] = {"id": approver_id, "name": approver_name or ""} if approver_id else None
+    doc["data"] = json.loads(doc["data"])
+    return AuditRecord.model_validate(doc)
 
 
 def append_in(conn: Connection, events: Sequence[AuditEvent], now: datetime) -> list[AuditRecord]:

@@ -18,11 +18,11 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
-from alembic.util import CommandError
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy.engine import URL, Connection, Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from bot.store.errors import DatabaseUnavailable
 from bot.store.settings import describe
@@ -114,6 +114,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
             config.attributes["connection"] = conn
             command.upgrade(config, revision)
     except SQLAlchemyError as exc:
-        raise DatabaseUnavailable(f"cannot open or migrate {describe(engine.url)}: {exc}") from exc
+        reason = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc  # the driver's words
+        raise DatabaseUnavailable(f"cannot open or migrate {describe(engine.url)}: {reason}") from exc
     except CommandError as exc:  # e.g. the database is at a revision this version does not know (a newer bot)
         raise DatabaseUnavailable(f"cannot migrate {describe(engine.url)}: {exc}") from exc

@@ -28,7 +28,7 @@ class AuditRecord(AuditEvent):
 
 class BrokenRow(BaseModel):
     id: int
-    time: datetime | None = Field(None, description="the row's event time, when the row exists")
+    time: datetime | None = Field(default=None, description="the row's event time, when the row exists")
     problem: Literal["edited", "deleted", "reordered", "inserted"]
     message: str
 

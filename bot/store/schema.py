@@ -65,7 +65,8 @@ audit_log = sa.Table(
     metadata,
     # Assigned by the appender as head+1 under the chain lock (not a sequence): ids have no gaps,
     # so a gap means a deleted row.
-    sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=False),
+    # INTEGER on SQLite makes it the rowid: the table is stored in chain order.
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=False),
     sa.Column("time", UTCDateTime, nullable=False),
     sa.Column("recorded_at", UTCDateTime, nullable=False),
     sa.Column("tenant", sa.String(63), nullable=False),

@@ -10,6 +10,8 @@ revisions change the schema module, not this file.
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -22,14 +24,14 @@ GENESIS_HASH = "0" * 64
 STATES = ("PENDING", "APPROVED", "REJECTED", "EXPIRED", "APPLYING", "SUCCEEDED", "FAILED", "ROLLED_BACK", "INTERRUPTED")
 
 
-def _ts(name: str, nullable: bool = False) -> sa.Column:
+def _ts(name: str, nullable: bool = False) -> sa.Column[Any]:
     return sa.Column(name, sa.DateTime(timezone=True), nullable=nullable)
 
 
 def upgrade() -> None:
     op.create_table(
         "audit_log",
-        sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=False),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=False),
         _ts("time"),
         _ts("recorded_at"),
         sa.Column("tenant", sa.String(63), nullable=False),

@@ -1,0 +1,77 @@
+"""`seldon-chatops serve`: start the Slack app (Socket Mode by default, or HTTP)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+from pathlib import Path
+
+from bot.cluster.client import api_client
+from bot.errors import InputError
+from bot.remediation.executor import applied_state
+from bot.remediation.kube import KubeTarget
+from bot.settings import Secrets, load_config
+from bot.slack.app import build_app, serve_http, serve_socket, web_client
+from bot.slack.authz import Authorizer
+from bot.slack.services import Services, WorkerPool
+from bot.store.models import ProposalRecord
+from bot.store.store import Store
+
+log = logging.getLogger("seldon_chatops")
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    serve = sub.add_parser("serve", help="run the Slack app")
+    serve.add_argument("--mode", choices=("socket", "http"), default=os.environ.get("SELDON_CHATOPS_MODE", "socket"))
+    serve.add_argument("--port", type=int, default=3000, help="HTTP mode port (default 3000)")
+    serve.add_argument("--host", default="0.0.0.0", help="HTTP mode bind address")
+    serve.add_argument(
+        "--config",
+        type=Path,
+        default=Path(os.environ.get("SELDON_CHATOPS_CONFIG", "config.yaml")),
+        help="tenants and policy YAML (default: $SELDON_CHATOPS_CONFIG or ./config.yaml)",
+    )
+    serve.add_argument("--kubeconfig", type=Path)
+    serve.add_argument("--context")
+
+
+def serve(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    config = load_config(args.config)
+    secrets = Secrets()
+    secrets.require(args.mode)
+    token = secrets.slack_bot_token.get_secret_value() if secrets.slack_bot_token else ""
+    client = web_client(token, secrets.slack_api_url)
+
+    def group_members(group: str) -> set[str]:
+        return set(client.usergroups_users_list(usergroup=group).get("users") or [])
+
+    database_url = secrets.seldon_chatops_database_url
+    store = Store.open(database_url.get_secret_value() if database_url else None)
+    kube, where = api_client(args.kubeconfig, args.context)
+    services = Services(
+        config=config, authz=Authorizer(config, group_members), store=store, kube=kube, pool=WorkerPool(config.workers)
+    )
+    target = KubeTarget(kube)
+
+    def reconcile(record: ProposalRecord) -> str:
+        return applied_state(target, record.proposal)
+
+    report = store.recover(reconcile, replica_id=services.replica_id)
+    log.info("store %s ready (%s); kubernetes: %s", store.url, report, where)
+    signing = secrets.slack_signing_secret.get_secret_value() if secrets.slack_signing_secret else None
+    app = build_app(
+        services, token=token, api_url=secrets.slack_api_url, signing_secret=signing if args.mode == "http" else None
+    )
+    try:
+        if args.mode == "http":
+            serve_http(app, host=args.host, port=args.port)
+        else:
+            if secrets.slack_app_token is None:
+                raise InputError("socket mode needs SLACK_APP_TOKEN")
+            serve_socket(app, secrets.slack_app_token.get_secret_value())
+    finally:
+        services.pool.shutdown()
+        store.close()
+    return 0
