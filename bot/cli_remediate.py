@@ -28,6 +28,7 @@ from bot.remediation.kube import KubeTarget
 from bot.remediation.proposals import restart_proposal
 from bot.remediation.verify import LiveVerifier
 from bot.snapshot import TenantSnapshot
+from bot.store.store import Store
 
 Collect = Callable[[argparse.Namespace], TenantSnapshot]
 ClusterArguments = Callable[[argparse.ArgumentParser], None]
@@ -62,6 +63,8 @@ def _common(parser: argparse.ArgumentParser, cluster_arguments: ClusterArguments
     parser.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     parser.add_argument("--rollout-timeout", type=float, default=600.0, help="seconds (default 600)")
     parser.add_argument("--verify-timeout", type=float, default=300.0, help="seconds (default 300)")
+    parser.add_argument("--database-url", help="audit store (default: $SELDON_CHATOPS_DATABASE_URL, else the "
+                        "SQLite file in the state directory)")
     cluster_arguments(parser)
 
 
@@ -94,8 +97,9 @@ def _actor() -> Actor:
 def _execute(args: argparse.Namespace, proposal: Proposal, sink: AuditSink | None) -> int:
     out = sys.stdout
     api, where = api_client(args.kubeconfig, args.context)
-    with api:
-        executor = _executor(api, args, FanOut(TerminalSink(out), *([sink] if sink else [])))
+    # Every step also lands in the durable audit log, as it does from Slack.
+    with api, Store.open(getattr(args, "database_url", None)) as store:
+        executor = _executor(api, args, FanOut(TerminalSink(out), store, *([sink] if sink else [])))
         actor, run_id = _actor(), f"run-{uuid.uuid4().hex[:12]}"
         print(f"{proposal.title}\n  target: {proposal.target} ({where})\n  why: {proposal.rationale}", file=out)
         plan = executor.run(proposal, actor=actor, dry_run=True, correlation_id=run_id)
