@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.diagnosis.checks.agent import host_is_loopback, subscribed_replicas, unresolved
+from bot.diagnosis.checks.agent_common import host_is_loopback, subscribed_replicas, unresolved
 from bot.diagnosis.checks.base import finding
 from bot.diagnosis.models import ConnectivityRow, Evidence, Finding, ObjectRef, Severity, Verdict
 from bot.diagnosis.netpol import ContainerPort, Endpoint, ExternalEndpoint, PodEndpoint, evaluate_path

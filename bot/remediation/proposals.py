@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from bot.diagnosis.checks.agent import host_is_loopback
+from bot.diagnosis.checks.agent_common import host_is_loopback
 from bot.diagnosis.checks.capacity import instance_count
 from bot.diagnosis.models import Finding, ObjectRef, Proposal
 from bot.diagnosis.view import TenantView, obj_ref
