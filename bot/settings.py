@@ -75,13 +75,14 @@ class BotConfig(BaseModel):
     rollout_timeout_seconds: float = Field(600, gt=0)
     verify_timeout_seconds: float = Field(300, gt=0)
 
-    @model_validator(mode="after")
-    def _unique(self) -> BotConfig:
-        seen = [t.namespace for t in self.tenants]
+    @field_validator("tenants")
+    @classmethod
+    def _unique(cls, tenants: list[Tenant]) -> list[Tenant]:
+        seen = [t.namespace for t in tenants]
         dupes = sorted({n for n in seen if seen.count(n) > 1})
         if dupes:
             raise ValueError(f"tenant namespaces listed twice: {dupes}")
-        return self
+        return tenants
 
     def tenant(self, namespace: str) -> Tenant | None:
         return next((t for t in self.tenants if t.namespace == namespace), None)
@@ -104,7 +105,10 @@ class Secrets(BaseSettings):
         for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "SELDON_CHATOPS_DATABASE_URL"):
             file = os.environ.get(f"{name}_FILE")
             if file and not os.environ.get(name):
-                data[name.lower()] = Path(file).read_text(encoding="utf-8").strip()
+                try:
+                    data[name.lower()] = Path(file).read_text(encoding="utf-8").strip()
+                except OSError as exc:
+                    raise InputError(f"{name}_FILE={file}: cannot read it: {exc.strerror or exc}") from None
         return data
 
     def require(self, mode: Literal["socket", "http"]) -> None:

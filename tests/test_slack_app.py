@@ -8,143 +8,22 @@ client, to the fake API server, whose operator hook rolls the pods after the Ser
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import waitress
-from fakekube import FakeKube, FakeSeldonOperator
-from fakeslack import FakeSlack
-from fakeslack.signing import block_actions_body, post_signed, slash_command_body, view_submission_body
+from fakeslack.signing import post_signed, view_submission_body
 from kubernetes import client
+from slack_helpers import ALICE, AUDIT, BOB, CHANNEL, EVE, NS, SECRET, Bot, running_bot
 
-from bot.settings import BotConfig, Tenant
 from bot.slack import ids
-from bot.slack.app import build_app, wsgi_app
-from bot.slack.authz import Authorizer
-from bot.slack.services import Services, WorkerPool
-from bot.store.store import Store
-
-ROOT = Path(__file__).resolve().parents[1]
-SECRET = "test-signing-secret"
-NS, CHANNEL, AUDIT = "financial-ml", "C0FINANCE1", "C0AUDIT001"
-ALICE, BOB, EVE = "U0ALICE001", "U0BOB00001", "U0EVE00001"
-CAPACITY_LOG = (
-    'time="2026-11-27T10:00:00Z" level=info msg="Setting memory request from env MEMORY_REQUEST with value {}"'
-)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@dataclass
-class Bot:
-    kube: FakeKube
-    slack: FakeSlack
-    store: Store
-    url: str
-    clock: Clock
-
-    def command(
-        self, text: str, user: str = ALICE, *, secret: str = SECRET, timestamp: int | None = None
-    ) -> tuple[int, bytes]:
-        body = slash_command_body(text=text, user_id=user, user_name=user.lower(), channel_id=CHANNEL)
-        status, _, answer = post_signed(self.url, body, secret, timestamp=timestamp)
-        return status, answer
-
-    def click(self, message, action_id: str, user: str) -> tuple[int, bytes]:
-        body = block_actions_body(action_id, message=message, user_id=user, user_name=user.lower(), channel_id=CHANNEL)
-        status, _, answer = post_signed(self.url, body, SECRET)
-        return status, answer
-
-    def final_diagnosis(self):
-        def done():
-            messages = [m for m in self.slack.messages(CHANNEL) if m.thread_ts in (None, m.ts)]
-            return next((m for m in messages if "Root cause" in json.dumps(m.blocks)), None)
-
-        return self.slack.wait_for(done, timeout=20)
-
-    def proposal_message(self, thread_ts: str):
-        def posted():
-            return next((m for m in self.slack.thread(CHANNEL, thread_ts) if ids.APPROVE in json.dumps(m.blocks)), None)
-
-        return self.slack.wait_for(posted, timeout=20)
-
-    def ephemeral_to(self, user: str, contains: str) -> str:
-        def said():
-            return next((e.text for e in self.slack.ephemerals(CHANNEL, user) if contains in e.text), None)
-
-        return self.slack.wait_for(said, timeout=10)
-
-    def server_memory(self) -> str | None:
-        server = self.kube.get_object("mlops.seldon.io/v1alpha1", "Server", NS, "mlserver")
-        containers = server["spec"]["podSpec"]["containers"]
-        mlserver = next(c for c in containers if c["name"] == "mlserver")
-        return ((mlserver.get("resources") or {}).get("requests") or {}).get("memory")
 
 
 @pytest.fixture
 def bot(tmp_path: Path) -> Iterator[Bot]:
-    clock = Clock()
-    with FakeKube() as kube, FakeSlack() as slack:
-        kube.seed_bundle(ROOT / "examples" / "zero-capacity")
-
-        def rolled(namespace: str, server: str, pods: list[dict]) -> None:
-            for pod in pods:
-                kube.set_log(namespace, pod["metadata"]["name"], "agent", [CAPACITY_LOG.format(2**30)])
-            for model in kube.objects("models"):
-                ready = [
-                    {"type": t, "status": "True", "message": "ModelAvailable", "reason": ""}
-                    for t in ("ModelReady", "Ready")
-                ]
-                kube.set_status(
-                    model["apiVersion"],
-                    "Model",
-                    namespace,
-                    model["metadata"]["name"],
-                    {**model.get("status", {}), "conditions": ready},
-                )
-
-        FakeSeldonOperator(kube, auto=True, on_pods_rolled=rolled)
-        for channel, name in ((CHANNEL, "financial-ml"), (AUDIT, "seldon-audit")):
-            slack.add_channel(channel, name)
-        for user in (ALICE, BOB, EVE):
-            slack.add_user(user, user.lower())
-        config = BotConfig(
-            tenants=[
-                Tenant(namespace=NS, channel=CHANNEL, audit_channel=AUDIT, requesters=[ALICE], approvers=[ALICE, BOB])
-            ],
-            workers=4,
-        )
-        store = Store.open(f"sqlite:///{tmp_path / 'bot.db'}", clock=clock)
-        services = Services(
-            config=config,
-            authz=Authorizer(config, lambda _: set()),
-            store=store,
-            kube=kube.api_client(),
-            pool=WorkerPool(4),
-            clock=clock,
-            update_interval=0,
-            poll_interval=0.01,
-        )
-        app = build_app(services, token=slack.token, api_url=slack.api_url, signing_secret=SECRET)
-        server = waitress.create_server(wsgi_app(app), host="127.0.0.1", port=0, threads=8)
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        try:
-            yield Bot(kube, slack, store, f"http://127.0.0.1:{server.effective_port}/slack/events", clock)
-        finally:
-            server.close()
-            services.pool.shutdown()
-            store.close()
+    with running_bot(tmp_path) as running:
+        yield running
 
 
 def test_diagnose_approve_apply_verify_and_audit(bot: Bot) -> None:
@@ -208,8 +87,14 @@ def test_object_changed_since_the_dry_run_is_refused(bot: Bot) -> None:
     proposal = bot.proposal_message(bot.final_diagnosis().ts)
     # Someone scales the Server between the dry run and the click.
     client.CustomObjectsApi(bot.kube.api_client()).patch_namespaced_custom_object(
-        "mlops.seldon.io", "v1alpha1", NS, "servers", "mlserver", {"spec": {"replicas": 3}},
-        _content_type="application/merge-patch+json")
+        "mlops.seldon.io",
+        "v1alpha1",
+        NS,
+        "servers",
+        "mlserver",
+        {"spec": {"replicas": 3}},
+        _content_type="application/merge-patch+json",
+    )
     bot.click(proposal, ids.APPROVE, BOB)
     audit = bot.slack.wait_for(lambda: bot.slack.last_message(AUDIT), timeout=20)
     assert "target changed since the proposal" in audit.text

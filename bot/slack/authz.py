@@ -7,6 +7,7 @@ within that time, and a burst of clicks does not hammer the API.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from bot.settings import BotConfig, Tenant
 
 GROUP_TTL_SECONDS = 300.0
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,12 @@ class Authorizer:
     def _members(self, group: str) -> set[str]:
         cached = self._groups.get(group)
         if cached is None or self._clock() - cached[0] > GROUP_TTL_SECONDS:
-            cached = (self._clock(), self._group_members(group))
+            try:
+                members = self._group_members(group)
+            except Exception as exc:  # a deleted group, a missing scope, Slack down: fail closed, ask again next time
+                log.warning("cannot read the members of user group %s: %s", group, exc)
+                return set()
+            cached = (self._clock(), members)
             self._groups[group] = cached
         return cached[1]
 

@@ -18,9 +18,10 @@ from bot.slack.blocks.audit import progress_line
 from bot.slack.blocks.common import error_ephemeral
 from bot.slack.blocks.diagnosis import details_message
 from bot.slack.blocks.diagnosis import walkthrough_step as step_message
-from bot.slack.flows.decide import execute
+from bot.slack.flows.decide import _event, _refresh, execute
 from bot.slack.flows.diagnose import post_proposal
 from bot.slack.services import Services
+from bot.store.errors import TransitionError
 
 AUDIT_WINDOW = timedelta(days=1)
 AUDIT_LINES = 20
@@ -74,8 +75,18 @@ def restart(services: Services, client: WebClient, *, namespace: str, server: st
     )
     tenant = services.config.tenant(namespace)
     if record is not None and tenant is not None and tenant.direct_restart:
-        # The tenant lets requesters restart without a second person: approve on their behalf.
-        approved = services.store.approvals.approve(record.id, user, allow_self_approval=True)
+        # The tenant lets requesters restart without a second person: approve on their behalf, recorded
+        # in the audit log like any approval, and the message's buttons give way to who decided.
+        try:
+            approved = services.store.approvals.approve(
+                record.id,
+                user,
+                allow_self_approval=True,
+                event=_event(services, record, "approved", "ok", user, "direct restart allowed for the tenant"),
+            )
+        except TransitionError:
+            return  # someone clicked Approve or Reject on the message first: that decision stands
+        _refresh(services, client, approved, "approved", user)
         execute(services, client, approved, user)
 
 

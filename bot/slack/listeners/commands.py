@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from bot.errors import InputError
+from bot.errors import ClusterError, InputError
 from bot.remediation.events import Actor
 from bot.slack.blocks.common import error_ephemeral, help_message
 from bot.slack.commands import USAGE, Command, parse
 from bot.slack.flows import tenant_ops
 from bot.slack.flows.diagnose import run_diagnosis
 from bot.slack.services import Services
+
+log = logging.getLogger(__name__)
 
 
 def register(app: App, services: Services) -> None:
@@ -39,6 +42,18 @@ def register(app: App, services: Services) -> None:
 
 
 def _dispatch(services: Services, client: WebClient, cmd: Command, user: Actor, channel: str) -> None:
+    """Run the command on the pool; a failure is told to the user (never silence after "On it")."""
+    try:
+        _run(services, client, cmd, user, channel)
+    except Exception as exc:
+        log.exception("/seldon %s %s failed", cmd.verb, cmd.namespace)
+        why = str(exc) if isinstance(exc, InputError | ClusterError) else "unexpected error (see the bot's log)"
+        client.chat_postEphemeral(
+            channel=channel, user=user.id, **error_ephemeral(f"/seldon {cmd.verb} {cmd.namespace} failed: {why}", None)
+        )
+
+
+def _run(services: Services, client: WebClient, cmd: Command, user: Actor, channel: str) -> None:
     namespace = cmd.namespace or ""
     if cmd.verb == "diagnose":
         run_diagnosis(
