@@ -74,19 +74,19 @@ class Bot:
             messages = [m for m in self.slack.messages(CHANNEL) if m.thread_ts in (None, m.ts)]
             return next((m for m in messages if "Root cause" in json.dumps(m.blocks)), None)
 
-        return self.slack.wait_for(done, timeout=20)
+        return self.slack.wait_for(done, timeout=45)
 
     def proposal_message(self, thread_ts: str):
         def posted():
             return next((m for m in self.slack.thread(CHANNEL, thread_ts) if ids.APPROVE in json.dumps(m.blocks)), None)
 
-        return self.slack.wait_for(posted, timeout=20)
+        return self.slack.wait_for(posted, timeout=45)
 
     def ephemeral_to(self, user: str, contains: str) -> str:
         def said():
             return next((e.text for e in self.slack.ephemerals(CHANNEL, user) if contains in e.text), None)
 
-        return self.slack.wait_for(said, timeout=10)
+        return self.slack.wait_for(said, timeout=30)
 
     def server_memory(self) -> str | None:
         server = self.kube.get_object("mlops.seldon.io/v1alpha1", "Server", NS, "mlserver")

@@ -36,7 +36,7 @@ def test_diagnose_approve_apply_verify_and_audit(bot: Bot) -> None:
     assert bot.server_memory() is None
 
     assert bot.click(proposal, ids.APPROVE, BOB)[0] == 200
-    audit = bot.slack.wait_for(lambda: bot.slack.last_message(AUDIT), timeout=20)
+    audit = bot.slack.wait_for(lambda: bot.slack.last_message(AUDIT), timeout=45)
     assert "fixed" in json.dumps(audit.blocks).lower() or "fixed" in audit.text.lower()
     assert bot.server_memory() == "1Gi"
     decided = bot.slack.message(CHANNEL, proposal.ts)
@@ -96,7 +96,7 @@ def test_object_changed_since_the_dry_run_is_refused(bot: Bot) -> None:
         _content_type="application/merge-patch+json",
     )
     bot.click(proposal, ids.APPROVE, BOB)
-    audit = bot.slack.wait_for(lambda: bot.slack.last_message(AUDIT), timeout=20)
+    audit = bot.slack.wait_for(lambda: bot.slack.last_message(AUDIT), timeout=45)
     assert "target changed since the proposal" in audit.text
     assert bot.server_memory() is None
     assert [r.state for r in bot.store.approvals.find(tenant=NS)] == ["FAILED"]
@@ -106,7 +106,7 @@ def test_reject_with_a_reason(bot: Bot) -> None:
     bot.command("diagnose financial-ml")
     proposal = bot.proposal_message(bot.final_diagnosis().ts)
     bot.click(proposal, ids.REJECT, BOB)
-    view = bot.slack.wait_for(lambda: bot.slack.views(), timeout=10)[-1]
+    view = bot.slack.wait_for(lambda: bot.slack.views(), timeout=30)[-1]
     body = view_submission_body(
         ids.REJECT_REASON_VIEW,
         view=view,

@@ -43,7 +43,7 @@ def _restart_proposal(bot: Bot):
         thread = bot.slack.thread(CHANNEL, parent.ts)
         return next((m for m in thread if "Rollout restart StatefulSet mlserver" in m.text), None)
 
-    return bot.slack.wait_for(posted, timeout=10)
+    return bot.slack.wait_for(posted, timeout=30)
 
 
 # -- read-only commands ------------------------------------------------------------------------------
@@ -81,7 +81,7 @@ def test_audit_lists_the_store_events_of_a_remediation(tmp_path: Path) -> None:
         bot.command("diagnose financial-ml")
         proposal = bot.proposal_message(bot.final_diagnosis().ts)
         bot.click(proposal, ids.APPROVE, BOB)
-        bot.slack.wait_for(lambda: bot.slack.last_message(AUDIT), timeout=20)
+        bot.slack.wait_for(lambda: bot.slack.last_message(AUDIT), timeout=45)
 
         bot.command("audit financial-ml", BOB)
         text = bot.ephemeral_to(BOB, "Audit of financial-ml")
@@ -95,7 +95,7 @@ def test_audit_lists_the_store_events_of_a_remediation(tmp_path: Path) -> None:
 def test_walkthrough_steps_in_place_and_stops(tmp_path: Path) -> None:
     with running_bot(tmp_path) as bot:
         assert b"On it" in bot.command("walkthrough financial-ml")[1]
-        [first] = bot.slack.wait_for(lambda: bot.messages_with("Walkthrough of financial-ml"), timeout=10)
+        [first] = bot.slack.wait_for(lambda: bot.messages_with("Walkthrough of financial-ml"), timeout=30)
         assert "step 1 of" in first.text
         assert _has_button(first, ids.NEXT_STEP) and _has_button(first, ids.STOP_WALKTHROUGH)
         assert "kubectl " in json.dumps(first.blocks), "each step shows the equivalent kubectl command"
@@ -132,7 +132,7 @@ def test_details_of_a_failed_step_go_to_the_thread(tmp_path: Path) -> None:
         def details():
             return next((m for m in bot.slack.thread(CHANNEL, diagnosis.ts) if m.text.startswith("Details of")), None)
 
-        reply = bot.slack.wait_for(details, timeout=10)
+        reply = bot.slack.wait_for(details, timeout=30)
         assert reply.thread_ts == diagnosis.ts
         body = json.dumps(reply.blocks)
         assert "memory capacity" in reply.text
@@ -154,8 +154,8 @@ def test_restart_goes_through_proposal_and_approval(tmp_path: Path) -> None:
         bot.click(proposal, ids.APPROVE, ALICE)
         assert "two-person rule" in bot.ephemeral_to(ALICE, "two-person")
         bot.click(proposal, ids.APPROVE, BOB)
-        bot.slack.wait_for(lambda: RESTARTED_AT in _template_annotations(bot), timeout=20)
-        audit = bot.slack.wait_for(lambda: bot.slack.last_message(AUDIT), timeout=20)
+        bot.slack.wait_for(lambda: RESTARTED_AT in _template_annotations(bot), timeout=45)
+        audit = bot.slack.wait_for(lambda: bot.slack.last_message(AUDIT), timeout=45)
         assert "restart" in audit.text.lower()
         decided = bot.slack.message(CHANNEL, proposal.ts)
         assert f"<@{BOB}>" in json.dumps(decided.blocks) and not _has_button(decided, ids.APPROVE)
@@ -166,9 +166,9 @@ def test_restart_goes_through_proposal_and_approval(tmp_path: Path) -> None:
 def test_direct_restart_needs_no_approval(tmp_path: Path) -> None:
     with running_bot(tmp_path, tenant={"direct_restart": True}) as bot:
         bot.command("restart financial-ml mlserver")
-        bot.slack.wait_for(lambda: RESTARTED_AT in _template_annotations(bot), timeout=20)
+        bot.slack.wait_for(lambda: RESTARTED_AT in _template_annotations(bot), timeout=45)
         proposal = _restart_proposal(bot)
-        bot.slack.wait_for(lambda: bot.slack.last_message(AUDIT), timeout=20)
+        bot.slack.wait_for(lambda: bot.slack.last_message(AUDIT), timeout=45)
         [record] = bot.store.approvals.find(tenant=NS)
         assert record.decided_by.id == ALICE
         # The message does not keep offering buttons for a restart that already happened.
@@ -209,7 +209,7 @@ def test_a_large_diff_is_uploaded_into_the_thread(tmp_path: Path) -> None:
         body = json.dumps(proposal.blocks)
         assert "attached as a file in this thread" in body
         assert "```" not in body, "the diff is not inlined"
-        [upload] = bot.slack.wait_for(lambda: [f for f in bot.slack.files() if f.completed], timeout=10)
+        [upload] = bot.slack.wait_for(lambda: [f for f in bot.slack.files() if f.completed], timeout=30)
         assert upload.thread_ts == diagnosis.ts and upload.channels == (CHANNEL,)
         assert upload.filename.endswith(".diff") and upload.length > 2500
         content = upload.content.decode()
@@ -243,7 +243,7 @@ def test_commands_are_acknowledged_while_the_cluster_is_slow(tmp_path: Path) -> 
         assert bot.click(proposal, ids.APPROVE, BOB)[0] == 200
         assert time.monotonic() - started < ACK_DEADLINE
         bot.kube.set_latency(0.0)
-        bot.slack.wait_for(lambda: bot.slack.last_message(AUDIT), timeout=20)
+        bot.slack.wait_for(lambda: bot.slack.last_message(AUDIT), timeout=45)
         assert bot.server_memory() == "1Gi"
 
 
@@ -262,7 +262,7 @@ def test_twenty_concurrent_commands_are_all_acknowledged(tmp_path: Path) -> None
         assert [status for status, _, _ in results] == [200] * 20
         assert all(b"On it" in answer for _, answer, _ in results)
         assert max(took for _, _, took in results) < ACK_DEADLINE
-        bot.slack.wait_for(lambda: len(bot.slack.ephemerals(CHANNEL, ALICE)) == 20, timeout=20)
+        bot.slack.wait_for(lambda: len(bot.slack.ephemerals(CHANNEL, ALICE)) == 20, timeout=45)
 
 
 def test_a_full_worker_pool_answers_busy(tmp_path: Path) -> None:
@@ -272,7 +272,7 @@ def test_a_full_worker_pool_answers_busy(tmp_path: Path) -> None:
         assert b"On it" in answers[0] and b"On it" in answers[1], "one running, one queued"
         assert b"busy" in answers[2] and b"try again" in answers[2]
         bot.kube.set_latency(0.0)
-        bot.slack.wait_for(lambda: len(bot.slack.ephemerals(CHANNEL, ALICE)) == 2, timeout=20)
+        bot.slack.wait_for(lambda: len(bot.slack.ephemerals(CHANNEL, ALICE)) == 2, timeout=45)
         # Once the work is done the slots are free again.
         assert b"On it" in bot.command("audit financial-ml")[1]
 
@@ -294,7 +294,7 @@ def test_an_approver_through_a_user_group_may_approve(tmp_path: Path) -> None:
         assert [r.state for r in bot.store.approvals.find(tenant=NS)] == ["PENDING"]
 
         bot.click(proposal, ids.APPROVE, BOB)
-        bot.slack.wait_for(lambda: bot.slack.last_message(AUDIT), timeout=20)
+        bot.slack.wait_for(lambda: bot.slack.last_message(AUDIT), timeout=45)
         assert bot.server_memory() == "1Gi"
         [record] = bot.store.approvals.find(tenant=NS)
         assert record.decided_by.id == BOB
