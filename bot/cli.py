@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from bot import __version__, cli_audit, cli_remediate, cli_serve
+from bot import __version__, cli_audit, cli_digest, cli_remediate, cli_serve
 from bot.cluster.bundle import load_bundle, write_bundle
 from bot.cluster.client import api_client
 from bot.cluster.collector import Collector, Limits
@@ -63,6 +63,7 @@ def _parser() -> argparse.ArgumentParser:
     _cluster_arguments(bundle)
     cli_remediate.add_parsers(sub, _cluster_arguments)
     cli_audit.add_parsers(sub)
+    cli_digest.add_parser(sub, _cluster_arguments)
     cli_serve.add_parser(sub)
     return parser
 
@@ -150,6 +151,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "remediate": lambda a: cli_remediate.remediate(a, _collect),
             "restart": lambda a: cli_remediate.restart(a, _collect),
             "audit": cli_audit.run,
+            "digest": lambda a: cli_digest.run(a, _collect),
             "serve": cli_serve.serve,
         }
         return handlers[args.command](args)

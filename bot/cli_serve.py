@@ -8,13 +8,18 @@ import os
 from pathlib import Path
 
 from bot.cluster.client import api_client
+from bot.digest.runtime import start_digests
 from bot.errors import InputError
+from bot.observability import metrics
+from bot.observability.health import Health, HealthServer
+from bot.observability.instrument import ObservedWorkerPool, instrument_checks, instrument_kube
+from bot.observability.logging import configure_logging, secret_values
 from bot.remediation.executor import applied_state
 from bot.remediation.kube import KubeTarget
 from bot.settings import Secrets, load_config
 from bot.slack.app import build_app, serve_http, serve_socket, web_client
 from bot.slack.authz import Authorizer
-from bot.slack.services import Services, WorkerPool
+from bot.slack.services import Services
 from bot.store.models import ProposalRecord
 from bot.store.store import Store
 
@@ -25,7 +30,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     serve = sub.add_parser("serve", help="run the Slack app")
     serve.add_argument("--mode", choices=("socket", "http"), default=os.environ.get("SELDON_CHATOPS_MODE", "socket"))
     serve.add_argument("--port", type=int, default=3000, help="HTTP mode port (default 3000)")
-    serve.add_argument("--host", default="0.0.0.0", help="HTTP mode bind address")
+    serve.add_argument("--host", default="0.0.0.0", help="bind address (HTTP mode, and the health port)")
+    serve.add_argument(
+        "--health-port",
+        type=int,
+        default=int(os.environ.get("SELDON_CHATOPS_HEALTH_PORT", "8080")),
+        help="Socket Mode: port of /healthz, /readyz, /metrics (HTTP mode serves them on --port)",
+    )
     serve.add_argument(
         "--config",
         type=Path,
@@ -37,9 +48,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def serve(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     config = load_config(args.config)
     secrets = Secrets()
+    configure_logging(secret_values(secrets))  # JSON lines, scrubbed of these values and of token shapes
     secrets.require(args.mode)
     token = secrets.slack_bot_token.get_secret_value() if secrets.slack_bot_token else ""
     client = web_client(token, secrets.slack_api_url)
@@ -50,8 +61,15 @@ def serve(args: argparse.Namespace) -> int:
     database_url = secrets.seldon_chatops_database_url
     store = Store.open(database_url.get_secret_value() if database_url else None)
     kube, where = api_client(args.kubeconfig, args.context)
+    instrument_kube(kube)
+    instrument_checks()
+    metrics.track_store(store)
     services = Services(
-        config=config, authz=Authorizer(config, group_members), store=store, kube=kube, pool=WorkerPool(config.workers)
+        config=config,
+        authz=Authorizer(config, group_members),
+        store=store,
+        kube=kube,
+        pool=ObservedWorkerPool(config.workers),
     )
     target = KubeTarget(kube)
 
@@ -64,14 +82,23 @@ def serve(args: argparse.Namespace) -> int:
     app = build_app(
         services, token=token, api_url=secrets.slack_api_url, signing_secret=signing if args.mode == "http" else None
     )
+    # Only the replica holding the Lease posts digests; every replica answers commands.
+    digests = start_digests(services, app.client, kube, replica_id=os.environ.get("HOSTNAME", services.replica_id))
+    health = Health.for_bot(store, kube, socket_mode=args.mode == "socket")
+    health_server = None if args.mode == "http" else HealthServer(health, host=args.host, port=args.health_port).start()
     try:
         if args.mode == "http":
-            serve_http(app, host=args.host, port=args.port)
+            serve_http(app, host=args.host, port=args.port, health=health)
         else:
             if secrets.slack_app_token is None:
                 raise InputError("socket mode needs SLACK_APP_TOKEN")
-            serve_socket(app, secrets.slack_app_token.get_secret_value())
+            serve_socket(app, secrets.slack_app_token.get_secret_value(), health=health)
     finally:
+        digests.stop()  # hands the Lease over at once
+        if health_server is not None:
+            health_server.close()
+        health.close()
+        metrics.track_store(None)
         services.pool.shutdown()
         store.close()
     return 0

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -122,6 +122,42 @@ class Collector:
             errors=errors,
         )
 
+    def list_by_namespace(
+        self, kind: str, namespaces: Collection[str], *, cluster_wide: bool = True
+    ) -> tuple[dict[str, list[KubeObject]], CollectionError | None]:
+        """`kind` for several namespaces: one LIST across all of them (or one per namespace), split by namespace.
+
+        For batch readers such as the digest: N tenants cost one request per kind, not N. Items of
+        other namespaces are dropped before they are parsed. `namespaces` (cluster-scoped) are keyed
+        by name. The first error is returned with what could be read; nothing is raised.
+        """
+        wanted = set(namespaces)
+        api_version, kind_name = ALL_KINDS[kind]
+        split: dict[str, list[KubeObject]] = {ns: [] for ns in wanted}
+        calls = [None] if cluster_wide or kind == "namespaces" else sorted(wanted)
+        error: CollectionError | None = None
+        group = "" if kind == "namespaces" else _group(kind)
+        for ns in calls:
+            try:
+                raw = self._read(self._lister(kind, ns), kind, "list", group, ns)
+            except _ReadFailed as failed:
+                error = error or failed.error
+                continue
+            for item in raw.get("items") or []:
+                meta = item.get("metadata") or {}
+                key = meta.get("name") if kind == "namespaces" else meta.get("namespace")
+                if key in wanted:
+                    obj = redact_object({"apiVersion": api_version, "kind": kind_name, **item})
+                    split[key].append(KubeObject.model_validate(obj))
+        return split, error
+
+    def read_logs(self, namespace: str, objects: dict[str, list[KubeObject]]) -> list[ContainerLog]:
+        """The logs `collect` reads for these objects: same choice of containers, same budget."""
+        jobs = _log_jobs(objects, self.limits)
+        with ThreadPoolExecutor(max_workers=self.limits.workers) as pool:
+            logs = list(pool.map(lambda job: self._log(namespace, *job), jobs))
+        return [lg for lg in logs if lg is not None]
+
     # -- objects ------------------------------------------------------------------------------
 
     def _namespaces(self, namespace: str, errors: dict[str, CollectionError]) -> list[KubeObject] | None:
@@ -162,13 +198,22 @@ class Collector:
             self._serverconfigs = result
         return result
 
-    def _lister(self, kind: str, ns: str) -> Callable[[], Any]:
+    def _lister(self, kind: str, ns: str | None) -> Callable[[], Any]:
+        """The LIST call of a kind in `ns`, or across all namespaces when `ns` is None."""
         if kind in _CUSTOM:
             api = client.CustomObjectsApi(self.api)
+            if ns is None:
+                return lambda: api.list_cluster_custom_object(SELDON_GROUP, SELDON_VERSION, kind, **self._opts())
             return lambda: api.list_namespaced_custom_object(SELDON_GROUP, SELDON_VERSION, ns, kind, **self._opts())
+        if kind == "namespaces":
+            core = client.CoreV1Api(self.api)
+            return lambda: core.list_namespace(**self._opts())
         cls, suffix, _, _ = _TYPED[kind]
-        method = getattr(cls(self.api), f"list_namespaced_{suffix}")
         selector = {"label_selector": CONTROLLER_SELECTOR} if kind == "operator_deployments" else {}
+        if ns is None:
+            every = getattr(cls(self.api), f"list_{suffix}_for_all_namespaces")
+            return lambda: every(**selector, **self._opts())
+        method = getattr(cls(self.api), f"list_namespaced_{suffix}")
         return lambda: method(ns, **selector, **self._opts())
 
     def _opts(self) -> dict[str, Any]:

@@ -181,3 +181,27 @@ slack_messages = sa.Table(
     sa.Column("thread_ts", sa.String(64)),
     sa.Column("updated_at", UTCDateTime, nullable=False),
 )
+
+digest_schedules = sa.Table(
+    "digest_schedules",
+    metadata,
+    # A schedule set from Slack; it overrides the config file's for the tenant (enabled=false: off).
+    sa.Column("tenant", sa.String(63), primary_key=True),
+    sa.Column("enabled", sa.Boolean, nullable=False),
+    sa.Column("cron", sa.String(255)),
+    sa.Column("timezone", sa.String(64)),
+    sa.Column("channel", sa.String(255)),
+    sa.Column("updated_by_id", sa.String(255), nullable=False),
+    sa.Column("updated_by_name", sa.String(255), nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+digest_baselines = sa.Table(
+    "digest_baselines",
+    metadata,
+    # The findings a posted digest showed, so the next one can say what is new and what was resolved.
+    sa.Column("tenant", sa.String(63), primary_key=True),
+    sa.Column("slot_start", UTCDateTime, primary_key=True),
+    sa.Column("findings", sa.Text, nullable=False),  # canonical JSON: [{id, severity, summary}]
+    sa.Column("recorded_at", UTCDateTime, nullable=False),
+)

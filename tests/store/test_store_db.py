@@ -42,10 +42,10 @@ def test_url_normalisation_and_refusals() -> None:
 def test_open_creates_the_state_dir_and_migrates_to_head(tmp_path: Path) -> None:
     env = {"SELDON_CHATOPS_STATE_DIR": str(tmp_path / "deep" / "state")}
     with Store.open(env=env) as store:
-        assert current_revision(store.engine) == head_revision() == "0001"
+        assert current_revision(store.engine) == head_revision() == "0002"
         assert store.url == f"sqlite:///{tmp_path}/deep/state/seldon-chatops.db"
     with Store.open(env=env) as again:  # upgrading at head is a no-op
-        assert current_revision(again.engine) == "0001"
+        assert current_revision(again.engine) == "0002"
 
 
 def test_sqlite_runs_in_wal_with_foreign_keys_and_a_busy_timeout(tmp_path: Path) -> None:
@@ -60,7 +60,10 @@ def test_migrations_create_exactly_the_schema_module(store: Store) -> None:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata)
     assert diff == []
     names = set(sa.inspect(store.engine).get_table_names())
-    assert names == {"alembic_version", "audit_log", "audit_chain", "proposals", "digest_runs", "slack_messages"}
+    assert names == {
+        "alembic_version", "audit_log", "audit_chain", "proposals", "digest_runs", "slack_messages",
+        "digest_schedules", "digest_baselines",
+    }
 
 
 def test_missing_sqlite_file_is_refused_when_not_creating(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
+from bot.digest import slack as digest
 from bot.errors import ClusterError, InputError
 from bot.remediation.events import Actor
 from bot.slack.blocks.common import error_ephemeral, help_message
@@ -67,3 +68,5 @@ def _run(services: Services, client: WebClient, cmd: Command, user: Actor, chann
         tenant_ops.restart(services, client, namespace=namespace, server=cmd.argument or "", channel=channel, user=user)
     elif cmd.verb == "audit":
         tenant_ops.audit(services, client, namespace=namespace, channel=channel, user=user)
+    elif cmd.verb == "digest" and cmd.digest is not None:
+        digest.handle(services, client, namespace=namespace, request=cmd.digest, channel=channel, user=user)
