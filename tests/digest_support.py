@@ -8,38 +8,17 @@ the example. Operator-namespace objects (ServerConfigs, the controller) are seed
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
+from clocks import FakeClock
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-class FakeClock:
-    """A clock the test moves by hand (aware datetimes)."""
-
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-        self._lock = threading.Lock()
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, delta: timedelta) -> datetime:
-        with self._lock:
-            self.now = self.now + delta
-        return self.now
-
-    def set(self, moment: datetime) -> datetime:
-        with self._lock:
-            self.now = moment
-        return self.now
 
 
 def bundle_objects(example: str) -> tuple[str, list[dict[str, Any]], dict[tuple[str, str, bool], list[str]]]:

@@ -39,8 +39,13 @@ def serverconfig(name: str = "mlserver") -> dict[str, Any]:
     return doc
 
 
-def server(name: str = "mlserver", *, replicas: int = 2, pod_spec: dict[str, Any] | None = None,
-           annotations: dict[str, str] | None = None) -> dict[str, Any]:
+def server(
+    name: str = "mlserver",
+    *,
+    replicas: int = 2,
+    pod_spec: dict[str, Any] | None = None,
+    annotations: dict[str, str] | None = None,
+) -> dict[str, Any]:
     doc = _rendered("servers.yaml", "Server", name)
     doc["metadata"].update(namespace=TENANT, uid=f"uid-server-{name}", annotations=annotations or {})
     doc["spec"].update(replicas=replicas, maxReplicas=max(replicas, doc["spec"].get("maxReplicas", 1)))
@@ -54,8 +59,7 @@ def _pod(statefulset: dict[str, Any], index: int) -> dict[str, Any]:
     name = f"{statefulset['metadata']['name']}-{index}"
     spec = copy.deepcopy(template["spec"])
     spec["nodeName"] = f"node-{index}"
-    statuses = [{"name": c["name"], "ready": True, "restartCount": 0, "image": c["image"]}
-                for c in spec["containers"]]
+    statuses = [{"name": c["name"], "ready": True, "restartCount": 0, "image": c["image"]} for c in spec["containers"]]
     return {
         "apiVersion": "v1",
         "kind": "Pod",
@@ -63,8 +67,15 @@ def _pod(statefulset: dict[str, Any], index: int) -> dict[str, Any]:
             "name": name,
             "namespace": TENANT,
             "labels": {**template["metadata"]["labels"], "statefulset.kubernetes.io/pod-name": name},
-            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "StatefulSet", "controller": True,
-                                 "name": statefulset["metadata"]["name"], "uid": "uid-sts"}],
+            "ownerReferences": [
+                {
+                    "apiVersion": "apps/v1",
+                    "kind": "StatefulSet",
+                    "controller": True,
+                    "name": statefulset["metadata"]["name"],
+                    "uid": "uid-sts",
+                }
+            ],
         },
         "spec": spec,
         "status": {
@@ -76,8 +87,11 @@ def _pod(statefulset: dict[str, Any], index: int) -> dict[str, Any]:
     }
 
 
-def snapshot(server_doc: dict[str, Any] | None = None, config_doc: dict[str, Any] | None = None,
-             extra: dict[str, list[dict[str, Any]]] | None = None) -> TenantSnapshot:
+def snapshot(
+    server_doc: dict[str, Any] | None = None,
+    config_doc: dict[str, Any] | None = None,
+    extra: dict[str, list[dict[str, Any]]] | None = None,
+) -> TenantSnapshot:
     """A tenant with one Server, its ServerConfig, the generated StatefulSet and one pod per replica."""
     server_doc = server_doc or server()
     config_doc = config_doc or serverconfig(server_doc["spec"]["serverConfig"])
@@ -93,10 +107,19 @@ def snapshot(server_doc: dict[str, Any] | None = None, config_doc: dict[str, Any
         **(extra or {}),
     }
     objects = {kind: [KubeObject.model_validate(o) for o in items] for kind, items in raw.items()}
-    return TenantSnapshot(namespace=TENANT, operator_namespace=OPERATOR_NS, collected_at=COLLECTED_AT,
-                          source="test:fixtures_seldon", tool_version="test", objects=objects)
+    return TenantSnapshot(
+        namespace=TENANT,
+        operator_namespace=OPERATOR_NS,
+        collected_at=COLLECTED_AT,
+        source="test:fixtures_seldon",
+        tool_version="test",
+        objects=objects,
+    )
 
 
-def view(server_doc: dict[str, Any] | None = None, config_doc: dict[str, Any] | None = None,
-         extra: dict[str, list[dict[str, Any]]] | None = None) -> TenantView:
+def view(
+    server_doc: dict[str, Any] | None = None,
+    config_doc: dict[str, Any] | None = None,
+    extra: dict[str, list[dict[str, Any]]] | None = None,
+) -> TenantView:
     return TenantView(snapshot(server_doc, config_doc, extra))

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import waitress
+from clocks import FakeClock
 from fakekube import FakeKube, FakeSeldonOperator
 from fakeslack import FakeSlack
 from fakeslack.signing import block_actions_body, post_signed, slash_command_body
@@ -28,7 +29,7 @@ from bot.slack.authz import Authorizer
 from bot.slack.services import Services, WorkerPool
 from bot.store.store import Store
 
-__all__ = ["ALICE", "AUDIT", "BOB", "CHANNEL", "EVE", "NS", "SECRET", "Bot", "Clock", "running_bot"]
+__all__ = ["ALICE", "AUDIT", "BOB", "CHANNEL", "EVE", "NS", "SECRET", "Bot", "FakeClock", "running_bot"]
 
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,12 +41,7 @@ CAPACITY_LOG = (
 )
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
+START = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 
 
 @dataclass
@@ -54,7 +50,7 @@ class Bot:
     slack: FakeSlack
     store: Store
     url: str
-    clock: Clock
+    clock: FakeClock
     services: Services | None = None
 
     def command(
@@ -111,7 +107,7 @@ def running_bot(
 ) -> Iterator[Bot]:
     """`tenant` overrides the financial-ml Tenant's fields; `groups` are Slack user groups (id -> members),
     whose membership the Authorizer reads from the fake Slack (usergroups.users.list) as the real app does."""
-    clock = Clock()
+    clock = FakeClock(START)
     with FakeKube() as kube, FakeSlack() as slack:
         kube.seed_bundle(ROOT / "examples" / "zero-capacity")
 

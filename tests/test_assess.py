@@ -35,10 +35,12 @@ spec:
               value: "127.0.0.1"
 """
 # Existing Server overrides, as the zero-capacity example has them.
-OVERRIDES = {"containers": [
-    {"name": "agent", "env": [{"name": "SELDON_LOG_LEVEL", "value": "info"}]},
-    {"name": "mlserver", "env": [{"name": "MLSERVER_PARALLEL_WORKERS", "value": "2"}]},
-]}
+OVERRIDES = {
+    "containers": [
+        {"name": "agent", "env": [{"name": "SELDON_LOG_LEVEL", "value": "info"}]},
+        {"name": "mlserver", "env": [{"name": "MLSERVER_PARALLEL_WORKERS", "value": "2"}]},
+    ]
+}
 
 
 def write(tmp_path: Path, text: str, name: str = "patch.yaml") -> Path:
@@ -48,13 +50,21 @@ def write(tmp_path: Path, text: str, name: str = "patch.yaml") -> Path:
 
 
 def server_patch(pod_spec: dict[str, Any], name: str = "mlserver") -> dict[str, Any]:
-    return {"apiVersion": "mlops.seldon.io/v1alpha1", "kind": "Server", "metadata": {"name": name},
-            "spec": {"podSpec": pod_spec}}
+    return {
+        "apiVersion": "mlops.seldon.io/v1alpha1",
+        "kind": "Server",
+        "metadata": {"name": name},
+        "spec": {"podSpec": pod_spec},
+    }
 
 
 def sts_patch(pod_spec: dict[str, Any], **spec: Any) -> dict[str, Any]:
-    return {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "mlserver"},
-            "spec": {**spec, "template": {"spec": pod_spec}}}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "metadata": {"name": "mlserver"},
+        "spec": {**spec, "template": {"spec": pod_spec}},
+    }
 
 
 def memory(request: str, limit: str | None = None) -> dict[str, Any]:
@@ -157,10 +167,13 @@ def test_server_memory_patch_is_ok_and_reports_capacity() -> None:
     capacity = by_code(assessment)["memory-capacity"]
     assert "2147483648 bytes" in capacity.summary and "was 1073741824" in capacity.summary
     assert "no manual restart" in capacity.explanation and "requests.memory of container mlserver" in (
-        capacity.explanation)
+        capacity.explanation
+    )
     assert assessment.owner is None
-    assert assessment.effective_changes == ["mlserver: limits.memory 1Gi -> 2Gi",
-                                            "mlserver: requests.memory 1Gi -> 2Gi"]
+    assert assessment.effective_changes == [
+        "mlserver: limits.memory 1Gi -> 2Gi",
+        "mlserver: requests.memory 1Gi -> 2Gi",
+    ]
 
 
 def test_example_memory_patch_repeats_existing_overrides_and_stays_ok() -> None:
@@ -198,20 +211,35 @@ def test_removing_the_memory_request_means_zero_capacity() -> None:
     config = serverconfig()
     inference = next(c for c in config["spec"]["podSpec"]["containers"] if c["name"] == "mlserver")
     del inference["resources"]["limits"]
-    assessment = assess_patch(view(config_doc=config), {
-        "apiVersion": "mlops.seldon.io/v1alpha1", "kind": "ServerConfig",
-        "metadata": {"name": "mlserver", "namespace": "seldon-mesh"},
-        "spec": {"podSpec": {"containers": [*config["spec"]["podSpec"]["containers"][:2],
-                                            {**inference, "resources": {"requests": {"cpu": "100m"}}}]}},
-    })
+    assessment = assess_patch(
+        view(config_doc=config),
+        {
+            "apiVersion": "mlops.seldon.io/v1alpha1",
+            "kind": "ServerConfig",
+            "metadata": {"name": "mlserver", "namespace": "seldon-mesh"},
+            "spec": {
+                "podSpec": {
+                    "containers": [
+                        *config["spec"]["podSpec"]["containers"][:2],
+                        {**inference, "resources": {"requests": {"cpu": "100m"}}},
+                    ]
+                }
+            },
+        },
+    )
     assert by_code(assessment)["memory-capacity-zero"].severity == "harmful"
 
 
 def test_host_network_is_risky() -> None:
-    netpol = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-              "metadata": {"name": "default-deny", "namespace": TENANT}, "spec": {"podSelector": {}}}
-    assessment = assess_patch(view(extra={"networkpolicies": [netpol]}),
-                              server_patch({"hostNetwork": True, "containers": []}))
+    netpol = {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": "default-deny", "namespace": TENANT},
+        "spec": {"podSelector": {}},
+    }
+    assessment = assess_patch(
+        view(extra={"networkpolicies": [netpol]}), server_patch({"hostNetwork": True, "containers": []})
+    )
     judgement = by_code(assessment)["host-network"]
     assert assessment.verdict == "risky" and judgement.severity == "risky"
     assert "default-deny" in judgement.explanation and "node IP" in judgement.explanation
@@ -228,13 +256,17 @@ def test_merge_patch_that_drops_containers_is_risky() -> None:
     assert '"name":"agent"' in (judgement.instead or "")
     # The dropped override is visible in the running pod: the ServerConfig's value is back.
     assert "mlserver: env MLSERVER_PARALLEL_WORKERS=1 (was MLSERVER_PARALLEL_WORKERS=2)" in (
-        assessment.effective_changes)
+        assessment.effective_changes
+    )
 
 
 def test_partial_serverconfig_merge_patch_is_harmful() -> None:
-    patch = {"apiVersion": "mlops.seldon.io/v1alpha1", "kind": "ServerConfig",
-             "metadata": {"name": "mlserver", "namespace": "seldon-mesh"},
-             "spec": {"podSpec": {"containers": [memory("2Gi", "2Gi")]}}}
+    patch = {
+        "apiVersion": "mlops.seldon.io/v1alpha1",
+        "kind": "ServerConfig",
+        "metadata": {"name": "mlserver", "namespace": "seldon-mesh"},
+        "spec": {"podSpec": {"containers": [memory("2Gi", "2Gi")]}},
+    }
     assessment = assess_patch(view(), patch)
     judgement = by_code(assessment)["merge-patch-replaces-containers"]
     assert judgement.severity == "harmful" and "container agent" in judgement.summary
@@ -242,20 +274,25 @@ def test_partial_serverconfig_merge_patch_is_harmful() -> None:
 
 
 def test_duplicate_env_and_parallel_workers_on_mlserver_only() -> None:
-    patch = server_patch({"containers": [
-        {"name": "mlserver", "env": [{"name": "MLSERVER_PARALLEL_WORKERS", "value": "4"}]}]})
+    patch = server_patch(
+        {"containers": [{"name": "mlserver", "env": [{"name": "MLSERVER_PARALLEL_WORKERS", "value": "4"}]}]}
+    )
     assessment = assess_patch(view(), patch)
     codes = by_code(assessment)
     assert codes["duplicate-env"].severity == "ok" and "twice" in codes["duplicate-env"].explanation
     assert codes["parallel-workers-agent-mismatch"].severity == "risky"
     assert "mlserver: env MLSERVER_PARALLEL_WORKERS defined 2 times (Kubernetes uses the last)" in (
-        assessment.effective_changes)
+        assessment.effective_changes
+    )
 
 
-@pytest.mark.parametrize(("host", "code", "severity"), [
-    ("10.42.0.7", "inference-host-not-loopback", "harmful"),
-    ("0.0.0.0", "inference-host-default", "no-op"),
-])
+@pytest.mark.parametrize(
+    ("host", "code", "severity"),
+    [
+        ("10.42.0.7", "inference-host-not-loopback", "harmful"),
+        ("0.0.0.0", "inference-host-default", "no-op"),
+    ],
+)
 def test_inference_host_flag(host: str, code: str, severity: str) -> None:
     patch = server_patch({"containers": [{"name": "agent", "args": [f"--inference-host={host}"]}]})
     judgement = by_code(assess_patch(view(), patch))[code]
@@ -263,8 +300,9 @@ def test_inference_host_flag(host: str, code: str, severity: str) -> None:
 
 
 def test_mlserver_host_pod_ip_is_harmful() -> None:
-    patch = server_patch({"containers": [{"name": "mlserver", "env": [
-        {"name": "MLSERVER_HOST", "value": "10.42.0.7"}]}]})
+    patch = server_patch(
+        {"containers": [{"name": "mlserver", "env": [{"name": "MLSERVER_HOST", "value": "10.42.0.7"}]}]}
+    )
     judgement = by_code(assess_patch(view(), patch))["mlserver-host-pinned"]
     assert judgement.severity == "harmful" and "pod IPs change" in judgement.explanation
 
@@ -273,8 +311,9 @@ def test_older_agent_has_no_endpointslice_gate() -> None:
     config = serverconfig()
     agent = next(c for c in config["spec"]["podSpec"]["containers"] if c["name"] == "agent")
     agent["image"] = "docker.io/seldonio/seldon-agent:2.9.0"
-    patch = server_patch({"containers": [{"name": "mlserver", "env": [
-        {"name": "MLSERVER_HOST", "value": "localhost"}]}]})
+    patch = server_patch(
+        {"containers": [{"name": "mlserver", "env": [{"name": "MLSERVER_HOST", "value": "localhost"}]}]}
+    )
     judgement = by_code(assess_patch(view(config_doc=config), patch))["mlserver-host-loopback"]
     assert "EndpointSlice" not in judgement.explanation and "CrashLoopBackOff" in judgement.explanation
 
@@ -304,14 +343,17 @@ def test_json_patch_file_loads(tmp_path: Path) -> None:
     assert load_patch(path)["kind"] == "Server"
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("kind: [unclosed", "not valid YAML"),
-    ("apiVersion: v1\nmetadata: {name: x}\n", "missing kind"),
-    ("apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {}\n", "missing metadata.name"),
-    ("- a\n- b\n", "must be a mapping"),
-    ("", "expected one manifest, found 0"),
-    ("a: 1\n---\nb: 2\n", "found 2"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("kind: [unclosed", "not valid YAML"),
+        ("apiVersion: v1\nmetadata: {name: x}\n", "missing kind"),
+        ("apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {}\n", "missing metadata.name"),
+        ("- a\n- b\n", "must be a mapping"),
+        ("", "expected one manifest, found 0"),
+        ("a: 1\n---\nb: 2\n", "found 2"),
+    ],
+)
 def test_bad_patch_files_name_the_file(tmp_path: Path, text: str, message: str) -> None:
     path = write(tmp_path, text)
     with pytest.raises(InputError, match=message) as err:

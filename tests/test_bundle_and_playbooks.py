@@ -25,9 +25,7 @@ def bundle(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize("name", ["Financial-ML", "financial_ml", "ml-", "a" * 64, "", "fin/ml", "../etc"])
-def test_bad_namespace_names_exit_2_before_reading_anything(
-    name: str, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_bad_namespace_names_exit_2_before_reading_anything(name: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["diagnose", name, "--bundle", "/nonexistent"]) == 2
     assert "DNS-1123" in capsys.readouterr().err
 
@@ -98,9 +96,7 @@ def test_round_trip_keeps_objects_and_logs(tmp_path: Path) -> None:
 def test_secret_values_never_leave_a_bundle(tmp_path: Path) -> None:
     snapshot = load_bundle(ZERO)
     pod = snapshot.of("pods")[0]
-    pod.spec["containers"][0].setdefault("env", []).append(
-        {"name": "AWS_SECRET_ACCESS_KEY", "value": "hunter2"}
-    )
+    pod.spec["containers"][0].setdefault("env", []).append({"name": "AWS_SECRET_ACCESS_KEY", "value": "hunter2"})
     snapshot.logs[0].lines.append('time="x" level=error msg="copy failed" error="password=hunter2"')
     written = write_bundle(snapshot, tmp_path / "b")
     text = "".join(p.read_text() for p in written.rglob("*") if p.is_file())

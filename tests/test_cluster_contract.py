@@ -50,8 +50,9 @@ def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict]
 
 
 def test_live_diagnosis_completes_and_names_its_source(target: Target, capsys: pytest.CaptureFixture[str]) -> None:
-    code, diag = run_json(capsys, "diagnose", target.namespace, "--kubeconfig", str(target.kubeconfig),
-                          "--output", "json")
+    code, diag = run_json(
+        capsys, "diagnose", target.namespace, "--kubeconfig", str(target.kubeconfig), "--output", "json"
+    )
     assert code in (0, 1)
     assert diag["namespace"] == target.namespace and diag["source"].startswith("live:")
     assert {c["status"] for c in diag["checks"]} <= {"pass", "fail", "warn", "skip", "error"}
@@ -59,8 +60,9 @@ def test_live_diagnosis_completes_and_names_its_source(target: Target, capsys: p
         assert problem["message"]
 
 
-def test_bundle_then_offline_diagnosis_gives_the_same_findings(target: Target, tmp_path: Path,
-                                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_bundle_then_offline_diagnosis_gives_the_same_findings(
+    target: Target, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "bundle"
     assert main(["bundle", target.namespace, "--kubeconfig", str(target.kubeconfig), "-o", str(out)]) == 0
     capsys.readouterr()
@@ -68,8 +70,7 @@ def test_bundle_then_offline_diagnosis_gives_the_same_findings(target: Target, t
     assert bundle.namespace == target.namespace
     assert not (out / "objects" / "secrets.yaml").exists()
     _, offline = run_json(capsys, "diagnose", target.namespace, "--bundle", str(out), "--output", "json")
-    _, live = run_json(capsys, "diagnose", target.namespace, "--kubeconfig", str(target.kubeconfig),
-                       "--output", "json")
+    _, live = run_json(capsys, "diagnose", target.namespace, "--kubeconfig", str(target.kubeconfig), "--output", "json")
     assert [f["id"] for f in offline["findings"]] == [f["id"] for f in live["findings"]]
     assert [p["id"] for p in offline["proposals"]] == [p["id"] for p in live["proposals"]]
 

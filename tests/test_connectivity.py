@@ -83,8 +83,12 @@ def policy(snap: TenantSnapshot, name: str) -> KubeObject:
 
 def put_policy(snap: TenantSnapshot, name: str, spec: dict[str, Any]) -> None:
     """Create or replace a NetworkPolicy in the tenant namespace (kubectl apply)."""
-    doc = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-           "metadata": {"name": name, "namespace": snap.namespace}, "spec": spec}
+    doc = {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": name, "namespace": snap.namespace},
+        "spec": spec,
+    }
     drop_policy(snap, name)
     snap.objects["networkpolicies"].append(KubeObject.model_validate(doc))
 
@@ -183,8 +187,7 @@ def test_scheduler_ingress_without_9005_blocks_the_agents_and_nothing_else() -> 
     assert found.data["target"]["selector"] == SCHEDULER
     assert found.data["peer"] == {"namespace": "retail-ml", "selector": SERVER}
     assert found.summary == "NetworkPolicy ingress blocks agent (mlserver) -> seldon-scheduler on port 9005/TCP"
-    assert {i: r.verdict for i, r in by_id.items() if i != row.id} == {
-        i: "ok" for i in EXPECTED_PORTS if i != row.id}
+    assert {i: r.verdict for i, r in by_id.items() if i != row.id} == {i: "ok" for i in EXPECTED_PORTS if i != row.id}
 
 
 def test_egress_default_deny_on_server_pods_blocks_the_agents_and_proposes_one_egress_rule() -> None:
@@ -212,8 +215,7 @@ def test_egress_default_deny_on_server_pods_blocks_the_agents_and_proposes_one_e
     assert manifest["spec"] == {
         "podSelector": {"matchLabels": SERVER},
         "policyTypes": ["Egress"],
-        "egress": [{"to": [{"podSelector": {"matchLabels": SCHEDULER}}],
-                    "ports": [{"port": 9005, "protocol": "TCP"}]}],
+        "egress": [{"to": [{"podSelector": {"matchLabels": SCHEDULER}}], "ports": [{"port": 9005, "protocol": "TCP"}]}],
     }
 
 
@@ -224,20 +226,24 @@ def test_egress_default_deny_on_server_pods_blocks_the_agents_and_proposes_one_e
 FROM_OPERATOR_NS = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "seldon-mesh"}}}
 
 
-@pytest.mark.parametrize(("peer", "verdict"), [
-    (None, "blocked"),  # only the tenant's pods are admitted on 9004
-    ({"podSelector": {}}, "blocked"),  # a podSelector alone means the policy's own namespace
-    (FROM_OPERATOR_NS, "ok"),
-    ({**FROM_OPERATOR_NS, "podSelector": {"matchLabels": CONTROLLER}}, "ok"),
-    ({"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}}}, "blocked"),
-], ids=["tenant-only", "podSelector-only", "namespaceSelector", "namespace-and-pod", "other-namespace"])
-def test_controller_path_is_judged_from_the_operator_namespace(peer: dict[str, Any] | None,
-                                                               verdict: str) -> None:
+@pytest.mark.parametrize(
+    ("peer", "verdict"),
+    [
+        (None, "blocked"),  # only the tenant's pods are admitted on 9004
+        ({"podSelector": {}}, "blocked"),  # a podSelector alone means the policy's own namespace
+        (FROM_OPERATOR_NS, "ok"),
+        ({**FROM_OPERATOR_NS, "podSelector": {"matchLabels": CONTROLLER}}, "ok"),
+        ({"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}}}, "blocked"),
+    ],
+    ids=["tenant-only", "podSelector-only", "namespaceSelector", "namespace-and-pod", "other-namespace"],
+)
+def test_controller_path_is_judged_from_the_operator_namespace(peer: dict[str, Any] | None, verdict: str) -> None:
     snap = example()
     controller_only_from_tenant(snap)
     if peer is not None:
         policy(snap, "allow-seldon-scheduler").spec["ingress"].append(
-            {"from": [peer], "ports": [{"protocol": "TCP", "port": 9004}]})
+            {"from": [peer], "ports": [{"protocol": "TCP", "port": 9004}]}
+        )
     by_id = rows(run(snap))
     row = by_id["controller-scheduler"]
     assert (row.verdict, row.port, row.target_port) == (verdict, 9004, 9004)
@@ -258,8 +264,12 @@ def test_controller_blocked_proposal_admits_the_controller_by_namespace() -> Non
     assert proposal.manifest["spec"] == {
         "podSelector": {"matchLabels": SCHEDULER},
         "policyTypes": ["Ingress"],
-        "ingress": [{"from": [{"podSelector": {"matchLabels": CONTROLLER}, **FROM_OPERATOR_NS}],
-                     "ports": [{"port": 9004, "protocol": "TCP"}]}],
+        "ingress": [
+            {
+                "from": [{"podSelector": {"matchLabels": CONTROLLER}, **FROM_OPERATOR_NS}],
+                "ports": [{"port": 9004, "protocol": "TCP"}],
+            }
+        ],
     }
 
 
@@ -289,12 +299,16 @@ def test_seldon_mesh_service_maps_80_to_the_envoy_container_port_9000() -> None:
     assert (row.port, row.target_port) == (80, 9000)
 
 
-@pytest.mark.parametrize(("port", "verdict"), [
-    (9003, "blocked"),  # a policy on envoy without a 9000 rule
-    (80, "blocked"),  # the Service port: policies match the pod's port, never the Service's
-    (9000, "ok"),
-    ("http", "ok"),  # envoy declares http = 9000
-], ids=["no-9000-rule", "service-port-80", "container-port-9000", "named-http"])
+@pytest.mark.parametrize(
+    ("port", "verdict"),
+    [
+        (9003, "blocked"),  # a policy on envoy without a 9000 rule
+        (80, "blocked"),  # the Service port: policies match the pod's port, never the Service's
+        (9000, "ok"),
+        ("http", "ok"),  # envoy declares http = 9000
+    ],
+    ids=["no-9000-rule", "service-port-80", "container-port-9000", "named-http"],
+)
 def test_external_mesh_is_judged_on_the_envoy_container_port(port: int | str, verdict: str) -> None:
     snap = example()
     policy(snap, "allow-inference-to-envoy").spec["ingress"][0]["ports"] = [{"protocol": "TCP", "port": port}]
@@ -307,8 +321,11 @@ def test_external_mesh_is_judged_on_the_envoy_container_port(port: int | str, ve
         found = linked(diag, row)
         assert found.data["peer"] == {"external": True} and found.data["port"] == 9000
         [proposal] = [p for p in diag.proposals if p.finding_id == found.id]
-        assert proposal.manifest["spec"] == {"podSelector": {"matchLabels": ENVOY}, "policyTypes": ["Ingress"],
-                                             "ingress": [{"ports": [{"port": 9000, "protocol": "TCP"}]}]}
+        assert proposal.manifest["spec"] == {
+            "podSelector": {"matchLabels": ENVOY},
+            "policyTypes": ["Ingress"],
+            "ingress": [{"ports": [{"port": 9000, "protocol": "TCP"}]}],
+        }
     else:
         assert row.finding_ids == []
 
@@ -327,11 +344,14 @@ def test_the_seldonconfig_scheduler_declares_agent_as_9005() -> None:
     assert ports["agent"] == 9005 and ports["xds"] == 9002 and "grpc" not in ports
 
 
-@pytest.mark.parametrize(("name", "verdict"), [
-    ("agent", "ok"),
-    ("grpc", "blocked"),  # the agent's own port name: the scheduler declares no such port
-    ("xds", "blocked"),  # declared, but 9002
-])
+@pytest.mark.parametrize(
+    ("name", "verdict"),
+    [
+        ("agent", "ok"),
+        ("grpc", "blocked"),  # the agent's own port name: the scheduler declares no such port
+        ("xds", "blocked"),  # declared, but 9002
+    ],
+)
 def test_named_port_resolves_against_the_scheduler_container(name: str, verdict: str) -> None:
     snap = example()
     without_9005(snap)
@@ -356,8 +376,12 @@ def not_collected(snap: TenantSnapshot) -> str:
 
 def forbidden(snap: TenantSnapshot) -> str:
     snap.errors["networkpolicies"] = CollectionError(
-        kind="networkpolicies", code=403, reason="Forbidden", message=FORBIDDEN,
-        missing_permission="list networkpolicies in namespace retail-ml")
+        kind="networkpolicies",
+        code=403,
+        reason="Forbidden",
+        message=FORBIDDEN,
+        missing_permission="list networkpolicies in namespace retail-ml",
+    )
     return f"NetworkPolicies could not be read: {FORBIDDEN}"
 
 
@@ -372,7 +396,8 @@ def test_policies_unknown_leave_rows_unknown_unless_logs_settle_them(lose: Calla
     settled = "agent-scheduler/mlserver"  # agents subscribed, per the scheduler log
     assert by_id[settled].verdict == "ok"
     assert {i: by_id[i].verdict for i in POLICY_ROWS if i != settled} == {
-        i: "unknown" for i in POLICY_ROWS if i != settled}
+        i: "unknown" for i in POLICY_ROWS if i != settled
+    }
     assert by_id["external-mesh"].summary == "NetworkPolicies unknown, no log evidence"
     assert {by_id[i].verdict for i in LOOPBACK_ROWS} == {"ok"}
 
@@ -384,20 +409,32 @@ def _no_logs(snap: TenantSnapshot) -> None:
 
 def _failing_logs(snap: TenantSnapshot) -> None:
     _no_logs(snap)
-    error = ('rpc error: code = Unavailable desc = connection error: desc = "transport: Error while dialing: '
-             'dial tcp 10.43.88.14:9005: i/o timeout"')
+    error = (
+        'rpc error: code = Unavailable desc = connection error: desc = "transport: Error while dialing: '
+        'dial tcp 10.43.88.14:9005: i/o timeout"'
+    )
     for p in ("mlserver-0", "mlserver-1"):
-        add_log(snap, p, "agent", agent_line("Connecting (non-blocking) to scheduler at seldon-scheduler:9005"),
-                *[agent_line("Scheduler not ready", level="error", at=50 - i, error=error) for i in range(3)])
+        add_log(
+            snap,
+            p,
+            "agent",
+            agent_line("Connecting (non-blocking) to scheduler at seldon-scheduler:9005"),
+            *[agent_line("Scheduler not ready", level="error", at=50 - i, error=error) for i in range(3)],
+        )
     add_log(snap, "seldon-scheduler-0", "scheduler", logrus("Scheduler is ready", at=86000))
 
 
-@pytest.mark.parametrize(("logs", "verdict", "phrase"), [
-    (_no_logs, "unknown", "NetworkPolicies not collected"),
-    (_failing_logs, "blocked", "Scheduler not ready"),
-], ids=["no-logs", "scheduler-not-ready"])
-def test_agent_path_without_policies_follows_the_logs(logs: Callable[[TenantSnapshot], None], verdict: str,
-                                                      phrase: str) -> None:
+@pytest.mark.parametrize(
+    ("logs", "verdict", "phrase"),
+    [
+        (_no_logs, "unknown", "NetworkPolicies not collected"),
+        (_failing_logs, "blocked", "Scheduler not ready"),
+    ],
+    ids=["no-logs", "scheduler-not-ready"],
+)
+def test_agent_path_without_policies_follows_the_logs(
+    logs: Callable[[TenantSnapshot], None], verdict: str, phrase: str
+) -> None:
     snap = example()
     not_collected(snap)
     logs(snap)
@@ -414,6 +451,7 @@ def test_agent_path_without_policies_follows_the_logs(logs: Callable[[TenantSnap
 def _drop_service(name: str) -> Callable[[TenantSnapshot], None]:
     def mutate(snap: TenantSnapshot) -> None:
         snap.objects["services"] = [s for s in snap.of("services") if s.name != name]
+
     return mutate
 
 
@@ -423,20 +461,45 @@ def _unready_endpoints(name: str) -> Callable[[TenantSnapshot], None]:
             if es.labels.get("kubernetes.io/service-name") == name:
                 for ep in es.top("endpoints"):
                     ep["conditions"] = {"ready": False, "serving": False, "terminating": True}
+
     return mutate
 
 
-@pytest.mark.parametrize(("mutate", "affected", "summary", "evidence"), [
-    (_drop_service("seldon-scheduler"), TO_SCHEDULER, "Service seldon-scheduler does not exist",
-     "Service seldon-scheduler does not exist"),
-    (_unready_endpoints("seldon-scheduler"), TO_SCHEDULER, "seldon-scheduler has no ready endpoints",
-     "seldon-scheduler has no ready endpoints"),
-    (_drop_service("seldon-mesh"), ["external-mesh"], "Service seldon-mesh does not exist",
-     "Service seldon-mesh does not exist"),
-    (_unready_endpoints("seldon-mesh"), ["external-mesh"], "seldon-mesh has no ready endpoints",
-     "seldon-mesh has no ready endpoints"),
-], ids=["scheduler-service-missing", "scheduler-no-ready-endpoints", "mesh-service-missing",
-        "mesh-no-ready-endpoints"])
+@pytest.mark.parametrize(
+    ("mutate", "affected", "summary", "evidence"),
+    [
+        (
+            _drop_service("seldon-scheduler"),
+            TO_SCHEDULER,
+            "Service seldon-scheduler does not exist",
+            "Service seldon-scheduler does not exist",
+        ),
+        (
+            _unready_endpoints("seldon-scheduler"),
+            TO_SCHEDULER,
+            "seldon-scheduler has no ready endpoints",
+            "seldon-scheduler has no ready endpoints",
+        ),
+        (
+            _drop_service("seldon-mesh"),
+            ["external-mesh"],
+            "Service seldon-mesh does not exist",
+            "Service seldon-mesh does not exist",
+        ),
+        (
+            _unready_endpoints("seldon-mesh"),
+            ["external-mesh"],
+            "seldon-mesh has no ready endpoints",
+            "seldon-mesh has no ready endpoints",
+        ),
+    ],
+    ids=[
+        "scheduler-service-missing",
+        "scheduler-no-ready-endpoints",
+        "mesh-service-missing",
+        "mesh-no-ready-endpoints",
+    ],
+)
 def test_missing_service_or_ready_endpoints_block_the_paths_through_it(
     mutate: Callable[[TenantSnapshot], None], affected: list[str], summary: str, evidence: str
 ) -> None:
@@ -462,8 +525,9 @@ def test_scheduler_service_without_the_agent_port_blocks_the_agent_row() -> None
 def test_envoy_agent_row_sees_every_replica_service() -> None:
     snap = example()
     _drop_service("mlserver-1")(snap)
-    snap.objects["endpointslices"] = [es for es in snap.of("endpointslices")
-                                      if es.labels.get("kubernetes.io/service-name") != "mlserver-1"]
+    snap.objects["endpointslices"] = [
+        es for es in snap.of("endpointslices") if es.labels.get("kubernetes.io/service-name") != "mlserver-1"
+    ]
     row = rows(run(snap))["envoy-agent/mlserver"]
     assert row.verdict != "ok"
 
@@ -478,19 +542,31 @@ def _ipblock_of_one_node(snap: TenantSnapshot) -> None:
     without_9005(snap)
     ips = {p.name: p.status["podIP"] for p in snap.of("pods")}
     assert ips["mlserver-0"].startswith("10.42.1.") and not ips["mlserver-1"].startswith("10.42.1.")
-    put_policy(snap, "agents-from-node-1", {
-        "podSelector": {"matchLabels": SCHEDULER}, "policyTypes": ["Ingress"],
-        "ingress": [{"from": [{"ipBlock": {"cidr": "10.42.1.0/24"}}], "ports": [{"port": 9005}]}]})
+    put_policy(
+        snap,
+        "agents-from-node-1",
+        {
+            "podSelector": {"matchLabels": SCHEDULER},
+            "policyTypes": ["Ingress"],
+            "ingress": [{"from": [{"ipBlock": {"cidr": "10.42.1.0/24"}}], "ports": [{"port": 9005}]}],
+        },
+    )
 
 
 def _egress_deny_on_one_replica(snap: TenantSnapshot) -> None:
-    put_policy(snap, "quarantine-mlserver-1", {
-        "podSelector": {"matchLabels": {"statefulset.kubernetes.io/pod-name": "mlserver-1"}},
-        "policyTypes": ["Egress"]})
+    put_policy(
+        snap,
+        "quarantine-mlserver-1",
+        {
+            "podSelector": {"matchLabels": {"statefulset.kubernetes.io/pod-name": "mlserver-1"}},
+            "policyTypes": ["Egress"],
+        },
+    )
 
 
-@pytest.mark.parametrize("mutate", [_ipblock_of_one_node, _egress_deny_on_one_replica],
-                         ids=["ipblock-one-node", "pod-name-selector"])
+@pytest.mark.parametrize(
+    "mutate", [_ipblock_of_one_node, _egress_deny_on_one_replica], ids=["ipblock-one-node", "pod-name-selector"]
+)
 def test_a_policy_that_blocks_one_replica_is_not_ok(mutate: Callable[[TenantSnapshot], None]) -> None:
     snap = example()
     mutate(snap)
@@ -520,15 +596,18 @@ def _both_directions(snap: TenantSnapshot) -> None:
     egress_deny_on_servers(snap)
 
 
-@pytest.mark.parametrize(("mutate", "row_id"), [
-    (without_9005, "agent-scheduler/mlserver"),
-    (egress_deny_on_servers, "agent-scheduler/mlserver"),
-    (controller_only_from_tenant, "controller-scheduler"),
-    (envoy_without_9000, "external-mesh"),
-    (_both_directions, "agent-scheduler/mlserver"),
-], ids=["ingress", "egress", "controller", "external", "ingress-and-egress"])
-def test_applying_the_proposed_policies_turns_the_row_ok(mutate: Callable[[TenantSnapshot], None],
-                                                         row_id: str) -> None:
+@pytest.mark.parametrize(
+    ("mutate", "row_id"),
+    [
+        (without_9005, "agent-scheduler/mlserver"),
+        (egress_deny_on_servers, "agent-scheduler/mlserver"),
+        (controller_only_from_tenant, "controller-scheduler"),
+        (envoy_without_9000, "external-mesh"),
+        (_both_directions, "agent-scheduler/mlserver"),
+    ],
+    ids=["ingress", "egress", "controller", "external", "ingress-and-egress"],
+)
+def test_applying_the_proposed_policies_turns_the_row_ok(mutate: Callable[[TenantSnapshot], None], row_id: str) -> None:
     snap = example()
     mutate(snap)
     diag = run(snap)
@@ -553,17 +632,37 @@ def _mlserver_env(value: str) -> dict[str, Any]:
     return fx.server(pod_spec={"containers": [{"name": "mlserver", "env": env}]})
 
 
-@pytest.mark.parametrize(("server", "verdict", "summary", "dials", "finding"), [
-    (_agent_args("--inference-host=10.1.2.3"), "blocked", "agent dials away from loopback",
-     "agent dials 10.1.2.3:9500", "agent.inference-host-not-loopback@server/mlserver"),
-    (_mlserver_env("10.0.0.9"), "blocked", "MLServer bound to 10.0.0.9", "MLServer binds 10.0.0.9",
-     "agent.mlserver-host@server/mlserver"),
-    (None, "ok", "loopback, default ports", "agent dials 0.0.0.0:9500", None),
-    (_agent_args("--inference-host=127.0.0.1"), "ok", "loopback, default ports", "agent dials 127.0.0.1:9500",
-     None),
-], ids=["inference-host-ip", "mlserver-host-ip", "default", "inference-host-127"])
-def test_agent_inference_row_follows_flags_and_env(server: dict[str, Any] | None, verdict: str, summary: str,
-                                                   dials: str, finding: str | None) -> None:
+@pytest.mark.parametrize(
+    ("server", "verdict", "summary", "dials", "finding"),
+    [
+        (
+            _agent_args("--inference-host=10.1.2.3"),
+            "blocked",
+            "agent dials away from loopback",
+            "agent dials 10.1.2.3:9500",
+            "agent.inference-host-not-loopback@server/mlserver",
+        ),
+        (
+            _mlserver_env("10.0.0.9"),
+            "blocked",
+            "MLServer bound to 10.0.0.9",
+            "MLServer binds 10.0.0.9",
+            "agent.mlserver-host@server/mlserver",
+        ),
+        (None, "ok", "loopback, default ports", "agent dials 0.0.0.0:9500", None),
+        (
+            _agent_args("--inference-host=127.0.0.1"),
+            "ok",
+            "loopback, default ports",
+            "agent dials 127.0.0.1:9500",
+            None,
+        ),
+    ],
+    ids=["inference-host-ip", "mlserver-host-ip", "default", "inference-host-127"],
+)
+def test_agent_inference_row_follows_flags_and_env(
+    server: dict[str, Any] | None, verdict: str, summary: str, dials: str, finding: str | None
+) -> None:
     diag = run(tenant(server))
     row = rows(diag)["agent-inference/mlserver"]
     assert (row.verdict, row.summary, row.port, row.target) == (verdict, summary, 9500, "mlserver (loopback)")
@@ -589,17 +688,23 @@ RCLONE_ERROR = 'Post "http://0.0.0.0:5572/rc/noop": dial tcp 0.0.0.0:5572: conne
 
 
 def _rclone_log(snap: TenantSnapshot, recovered: bool) -> None:
-    lines = [agent_line(RCLONE_WAIT, at=90 - i, error=RCLONE_ERROR, name="AgentServiceManager",
-                        func="WaitReadySubServices") for i in range(3)]
+    lines = [
+        agent_line(RCLONE_WAIT, at=90 - i, error=RCLONE_ERROR, name="AgentServiceManager", func="WaitReadySubServices")
+        for i in range(3)
+    ]
     if recovered:
         lines.append(agent_line("All critical agent subservices ready.", at=60, name="AgentServiceManager"))
     add_log(snap, "mlserver-1", "agent", *lines)
 
 
-@pytest.mark.parametrize(("recovered", "verdict", "summary"), [
-    (False, "degraded", "agent waited for rclone"),
-    (True, "ok", "loopback 0.0.0.0:5572"),
-], ids=["waiting", "recovered"])
+@pytest.mark.parametrize(
+    ("recovered", "verdict", "summary"),
+    [
+        (False, "degraded", "agent waited for rclone"),
+        (True, "ok", "loopback 0.0.0.0:5572"),
+    ],
+    ids=["waiting", "recovered"],
+)
 def test_agent_rclone_row_follows_the_agent_log(recovered: bool, verdict: str, summary: str) -> None:
     snap = tenant()
     _rclone_log(snap, recovered)
@@ -623,9 +728,13 @@ def test_degraded_rclone_row_links_the_rclone_finding() -> None:
 def test_a_working_inference_host_override_is_not_blocked(host: str) -> None:
     snap = tenant(_agent_args(f"--inference-host={host}"))
     for p in ("mlserver-0", "mlserver-1"):
-        add_log(snap, p, "agent",
-                agent_line("All critical agent subservices ready.", at=300, name="AgentServiceManager"),
-                agent_line("Subscribed to scheduler", at=290))
+        add_log(
+            snap,
+            p,
+            "agent",
+            agent_line("All critical agent subservices ready.", at=300, name="AgentServiceManager"),
+            agent_line("Subscribed to scheduler", at=290),
+        )
     diag = run(snap)
     assert not any(f.code.startswith("agent.inference") for f in diag.findings)
     row = rows(diag)["agent-inference/mlserver"]

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from digest_support import FakeClock
+from clocks import FakeClock
 from fakeslack.blocks_limits import validate_blocks
 
 from bot.cluster.bundle import load_bundle

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from digest_support import FakeClock
+from clocks import FakeClock
 from fakekube import FakeKube
 
 from bot.digest.leader import LeaderElector, LeaseSettings, lease_namespace

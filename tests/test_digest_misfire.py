@@ -15,7 +15,8 @@ from pathlib import Path
 
 import apscheduler.schedulers.base
 import pytest
-from digest_support import FakeClock, Replica, apscheduler_clock, lease_namespace_object, seed_tenants
+from clocks import FakeClock
+from digest_support import Replica, apscheduler_clock, lease_namespace_object, seed_tenants
 from fakekube import FakeKube
 from fakeslack import FakeSlack
 

@@ -41,9 +41,7 @@ from bot.store.settings import parse_url
 NINE = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 TENANTS = [f"team-{i}" for i in range(6)]
 CHANNELS = {t: f"C0TEAM{i}001" for i, t in enumerate(TENANTS)}
-CONFIG = BotConfig(
-    tenants=[Tenant(namespace=t, channel=CHANNELS[t], digest={"cron": "0 9 * * 1-5"}) for t in TENANTS]
-)
+CONFIG = BotConfig(tenants=[Tenant(namespace=t, channel=CHANNELS[t], digest={"cron": "0 9 * * 1-5"}) for t in TENANTS])
 PG_ENV = "SELDON_CHATOPS_TEST_POSTGRES_URL"
 
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from digest_support import FakeClock
+from clocks import FakeClock
 from fakeslack import FakeSlack
 
 from bot.cluster.bundle import load_bundle

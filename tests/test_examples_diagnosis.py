@@ -49,9 +49,7 @@ def test_golden_diagnosis(example: str) -> None:
 def test_zero_capacity_names_the_missing_memory_request_and_patches_the_server_cr(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    code = main(
-        ["diagnose", "financial-ml", "--bundle", str(ROOT / "examples" / "zero-capacity"), "--output", "json"]
-    )
+    code = main(["diagnose", "financial-ml", "--bundle", str(ROOT / "examples" / "zero-capacity"), "--output", "json"])
     assert code == 1
     diag = json.loads(capsys.readouterr().out)
     top = diag["findings"][0]
@@ -151,12 +149,7 @@ def test_other_playbooks_run_their_own_steps(playbook: str) -> None:
 def test_terminal_and_markdown_outputs_show_matrix_and_root_cause(
     output: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert (
-        main(
-            ["diagnose", "risk-ml", "--bundle", str(ROOT / "examples" / "netpol-blocked"), "--output", output]
-        )
-        == 1
-    )
+    assert main(["diagnose", "risk-ml", "--bundle", str(ROOT / "examples" / "netpol-blocked"), "--output", output]) == 1
     out = capsys.readouterr().out
     assert "NetworkPolicy ingress blocks agent (mlserver) -> seldon-scheduler on port 9005/TCP" in out
     assert "blocked" in out and "allow-agent-scheduler-mlserver-9005" in out

@@ -101,9 +101,7 @@ def test_example_loads_with_every_kind_collected(bundles: dict[str, TenantSnapsh
 
 
 @pytest.mark.parametrize("name", [n for n in NAMESPACES if n != "no-runtime"])
-def test_runtime_examples_have_what_a_seldon_runtime_creates(
-    bundles: dict[str, TenantSnapshot], name: str
-) -> None:
+def test_runtime_examples_have_what_a_seldon_runtime_creates(bundles: dict[str, TenantSnapshot], name: str) -> None:
     snap = bundles[name]
     assert cond(snap.get("seldonruntimes", "seldon"), "Ready")["status"] == "True"
     assert snap.get("statefulsets", "seldon-scheduler") is not None
@@ -127,9 +125,7 @@ def test_runtime_examples_have_what_a_seldon_runtime_creates(
     assert [(p["port"], p["targetPort"]) for p in mesh.spec["ports"]] == [(80, "http"), (9003, "envoy-stats")]
     for cm in ("seldon-agent", "seldon-tracing", "seldon-kafka", "seldon-scaling"):
         assert snap.get("configmaps", cm) is not None
-    assert {"seldon-server", "seldon-scheduler", "hodometer"} <= {
-        sa.name for sa in snap.of("serviceaccounts")
-    }
+    assert {"seldon-server", "seldon-scheduler", "hodometer"} <= {sa.name for sa in snap.of("serviceaccounts")}
     role = snap.get("roles", "agent-role")
     assert {
         "apiGroups": ["discovery.k8s.io"],
@@ -153,9 +149,9 @@ def test_per_replica_services_point_at_their_pods(bundles: dict[str, TenantSnaps
             ("grpc", 9500),
             ("agent", 9005),
         ]
-        endpoint = next(
-            s for s in snap.of("endpointslices") if s.labels["kubernetes.io/service-name"] == pod.name
-        ).top("endpoints")[0]
+        endpoint = next(s for s in snap.of("endpointslices") if s.labels["kubernetes.io/service-name"] == pod.name).top(
+            "endpoints"
+        )[0]
         assert endpoint["addresses"] == [pod.status["podIP"]]
         assert endpoint["conditions"] == {"ready": False, "serving": False, "terminating": False}
         assert endpoint["targetRef"]["name"] == pod.name
@@ -179,9 +175,7 @@ def test_healthy(bundles: dict[str, TenantSnapshot]) -> None:
     assert all(ready(p) for p in snap.of("pods"))
     assert admits(snap, "seldon-scheduler", 9005)
     agent = lines(snap, "mlserver-0", "agent")
-    assert any(
-        "Setting memory request from env MEMORY_REQUEST with value 1073741824" in line for line in agent
-    )
+    assert any("Setting memory request from env MEMORY_REQUEST with value 1073741824" in line for line in agent)
     assert any('msg="Subscribed to scheduler"' in line for line in agent)
     scheduler = lines(snap, "seldon-scheduler-0", "scheduler")
     assert any("Received agent subscribe request from mlserver:1" in line for line in scheduler)
@@ -232,18 +226,14 @@ def test_zero_capacity_models(bundles: dict[str, TenantSnapshot]) -> None:
         assert cond(model, "Ready")["status"] == "False"
     income = snap.get("models", "income-classifier")
     assert "memory" not in income.spec
-    assert (
-        cond(income, "ModelReady")["message"] == "ModelAvailable" and income.status["availableReplicas"] == 1
-    )
+    assert cond(income, "ModelReady")["message"] == "ModelAvailable" and income.status["availableReplicas"] == 1
 
 
 def test_zero_capacity_logs(bundles: dict[str, TenantSnapshot]) -> None:
     snap = bundles["zero-capacity"]
     for pod in ("mlserver-0", "mlserver-1"):
         agent = lines(snap, pod, "agent")
-        assert any(
-            'msg="Setting memory request from env MEMORY_REQUEST with value 0"' in line for line in agent
-        )
+        assert any('msg="Setting memory request from env MEMORY_REQUEST with value 0"' in line for line in agent)
         replica_config = next(line for line in agent if 'msg="replicaConfig ' in line)
         assert "memoryBytes" not in replica_config
         assert any('msg="All critical agent subservices ready."' in line for line in agent)
@@ -299,9 +289,7 @@ def test_netpol_blocked_state_and_logs(bundles: dict[str, TenantSnapshot]) -> No
         statuses = {s["name"]: s["ready"] for s in pod.status["containerStatuses"]}
         assert statuses == {"agent": False, "mlserver": True, "rclone": True}
         agent = lines(snap, pod.name, "agent")
-        assert any(
-            "Connecting (non-blocking) to scheduler at seldon-scheduler:9005" in line for line in agent
-        )
+        assert any("Connecting (non-blocking) to scheduler at seldon-scheduler:9005" in line for line in agent)
         errors = [line for line in agent if 'msg="Scheduler not ready"' in line]
         assert errors and all("i/o timeout" in line for line in errors)
         assert any("Agent readiness failed, agent service manager is not ready" in line for line in agent)
@@ -323,9 +311,7 @@ def test_netpol_blocked_state_and_logs(bundles: dict[str, TenantSnapshot]) -> No
 def test_inference_host_pinned_to_a_stale_pod_ip(bundles: dict[str, TenantSnapshot]) -> None:
     snap = bundles["inference-host-pod-ip"]
     server = snap.get("servers", "mlserver")
-    assert server.spec["podSpec"] == {
-        "containers": [{"name": "agent", "args": ["--inference-host=10.42.3.17"]}]
-    }
+    assert server.spec["podSpec"] == {"containers": [{"name": "agent", "args": ["--inference-host=10.42.3.17"]}]}
     for pod in server_pods(snap):
         assert pod.status["podIP"] != "10.42.3.17"
         assert container(pod.spec, "agent")["args"][-1] == "--inference-host=10.42.3.17"
@@ -368,6 +354,4 @@ def test_no_runtime(bundles: dict[str, TenantSnapshot]) -> None:
     for model in snap.of("models"):
         ready_cond = cond(model, "ModelReady")
         assert ready_cond["message"] == "ModelProgressing"
-        assert (
-            "seldon-scheduler.marketing-ml" in ready_cond["reason"] and "no such host" in ready_cond["reason"]
-        )
+        assert "seldon-scheduler.marketing-ml" in ready_cond["reason"] and "no such host" in ready_cond["reason"]

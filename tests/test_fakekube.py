@@ -110,13 +110,11 @@ def test_list_with_label_and_field_selectors(k8s: Clients) -> None:
         "api-0",
         "api-1",
     ]
-    assert names(
-        k8s.core.list_namespaced_pod(NS, label_selector="app=api", field_selector="metadata.name=api-1")
-    ) == ["api-1"]
-    assert names(k8s.core.list_pod_for_all_namespaces(label_selector="!tier")) == ["batch-0"]
-    assert names(k8s.core.list_pod_for_all_namespaces(field_selector="metadata.namespace!=risk-ml")) == [
-        "batch-0"
+    assert names(k8s.core.list_namespaced_pod(NS, label_selector="app=api", field_selector="metadata.name=api-1")) == [
+        "api-1"
     ]
+    assert names(k8s.core.list_pod_for_all_namespaces(label_selector="!tier")) == ["batch-0"]
+    assert names(k8s.core.list_pod_for_all_namespaces(field_selector="metadata.namespace!=risk-ml")) == ["batch-0"]
     listed = k8s.core.list_namespaced_pod(NS, label_selector="tier", limit=1)  # limit is ignored
     assert len(listed.items) == 3 and int(listed.metadata.resource_version) > 0
     assert listed.items[0].kind is None  # built-in list items carry no apiVersion/kind, as on a real server
@@ -261,9 +259,10 @@ def test_merge_patch_follows_rfc_7386(target: Any, patch: Any, result: Any) -> N
 def test_json_patch_follows_rfc_6902() -> None:
     doc = {"foo": ["bar", "baz"], "a/b": 1, "m~n": 2}
     assert json_patch(doc, [{"op": "add", "path": "/foo/1", "value": "qux"}])["foo"] == ["bar", "qux", "baz"]
-    assert json_patch(
-        doc, [{"op": "remove", "path": "/a~1b"}, {"op": "test", "path": "/m~0n", "value": 2}]
-    ) == {"foo": ["bar", "baz"], "m~n": 2}
+    assert json_patch(doc, [{"op": "remove", "path": "/a~1b"}, {"op": "test", "path": "/m~0n", "value": 2}]) == {
+        "foo": ["bar", "baz"],
+        "m~n": 2,
+    }
     assert json_patch(doc, [{"op": "move", "from": "/foo/0", "path": "/foo/-"}])["foo"] == ["baz", "bar"]
     assert json_patch(doc, [{"op": "replace", "path": "", "value": [1]}]) == [1]
     for bad in (
@@ -283,13 +282,7 @@ def test_json_patch_follows_rfc_6902() -> None:
 
 def test_merge_patch_replaces_pod_spec_containers_wholesale(k8s: Clients) -> None:
     k8s.patch_server(
-        {
-            "spec": {
-                "podSpec": {
-                    "containers": [{"name": "agent", "image": "a:1"}, {"name": "mlserver", "image": "m:1"}]
-                }
-            }
-        }
+        {"spec": {"podSpec": {"containers": [{"name": "agent", "image": "a:1"}, {"name": "mlserver", "image": "m:1"}]}}}
     )
     before = k8s.server()
     patched = k8s.patch_server(
@@ -334,9 +327,7 @@ def test_json_patch_ops_and_failed_test_is_422(k8s: Clients, kube: FakeKube) -> 
 
 def test_strategic_merge_is_415_on_custom_resources_and_merges_by_name_on_built_ins(k8s: Clients) -> None:
     code, body = failure(
-        lambda: k8s.patch_server(
-            {"spec": {"replicas": 3}}, _content_type="application/strategic-merge-patch+json"
-        )
+        lambda: k8s.patch_server({"spec": {"replicas": 3}}, _content_type="application/strategic-merge-patch+json")
     )
     assert (code, body["reason"]) == (415, "UnsupportedMediaType")
     assert "application/json-patch+json, application/merge-patch+json" in body["message"]
@@ -357,9 +348,7 @@ def test_strategic_merge_is_415_on_custom_resources_and_merges_by_name_on_built_
     )
     # The client sends a dict body to a built-in kind as a strategic merge patch: containers and env
     # merge on their name instead of being replaced.
-    patch = {
-        "spec": {"template": {"spec": {"containers": [{"name": "a", "env": [{"name": "Y", "value": "2"}]}]}}}
-    }
+    patch = {"spec": {"template": {"spec": {"containers": [{"name": "a", "env": [{"name": "Y", "value": "2"}]}]}}}}
     sts = k8s.apps.patch_namespaced_stateful_set("web", NS, patch)
     assert [(c.name, [e.name for e in c.env or []]) for c in sts.spec.template.spec.containers] == [
         ("a", ["X", "Y"]),
@@ -375,24 +364,18 @@ def test_put_with_stale_resource_version_is_409_conflict(k8s: Clients) -> None:
     k8s.patch_server({"metadata": {"labels": {"team": "risk"}}})
     stale["spec"]["replicas"] = 3
     code, body = failure(
-        lambda: k8s.custom.replace_namespaced_custom_object(
-            GROUP, VERSION, TENANT, "servers", "mlserver", stale
-        )
+        lambda: k8s.custom.replace_namespaced_custom_object(GROUP, VERSION, TENANT, "servers", "mlserver", stale)
     )
     assert (code, body["reason"]) == (409, "Conflict")
     assert body["message"] == (
         'Operation cannot be fulfilled on servers.mlops.seldon.io "mlserver": the object '
         "has been modified; please apply your changes to the latest version and try again"
     )
-    code, body = failure(
-        lambda: k8s.patch_server({"metadata": {"resourceVersion": "1"}, "spec": {"replicas": 3}})
-    )
+    code, body = failure(lambda: k8s.patch_server({"metadata": {"resourceVersion": "1"}, "spec": {"replicas": 3}}))
     assert (code, body["reason"]) == (409, "Conflict")
     del stale["metadata"]["resourceVersion"]  # custom resources refuse unconditional updates
     code, body = failure(
-        lambda: k8s.custom.replace_namespaced_custom_object(
-            GROUP, VERSION, TENANT, "servers", "mlserver", stale
-        )
+        lambda: k8s.custom.replace_namespaced_custom_object(GROUP, VERSION, TENANT, "servers", "mlserver", stale)
     )
     assert (code, body["message"]) == (
         422,
@@ -411,9 +394,7 @@ def test_dry_run_all_changes_nothing(k8s: Clients, kube: FakeKube) -> None:
     k8s.core.delete_namespaced_pod("api-0", NS, dry_run="All")
     replaced = k8s.server()
     replaced["spec"]["replicas"] = 4
-    k8s.custom.replace_namespaced_custom_object(
-        GROUP, VERSION, TENANT, "servers", "mlserver", replaced, dry_run="All"
-    )
+    k8s.custom.replace_namespaced_custom_object(GROUP, VERSION, TENANT, "servers", "mlserver", replaced, dry_run="All")
     assert k8s.server()["spec"]["replicas"] == 2 and k8s.core.read_namespaced_pod("api-0", NS)
     assert kube.store.resource_version == rv
 
@@ -457,16 +438,10 @@ def test_create_conflict_validation_and_pruning(k8s: Clients) -> None:
         "AlreadyExists",
         'networkpolicies.networking.k8s.io "p" already exists',
     )
-    code, reply = failure(
-        lambda: k8s.core.create_namespaced_config_map("missing", {"metadata": {"name": "c"}})
-    )
+    code, reply = failure(lambda: k8s.core.create_namespaced_config_map("missing", {"metadata": {"name": "c"}}))
     assert (code, reply["message"]) == (404, 'namespaces "missing" not found')
-    code, reply = failure(
-        lambda: k8s.core.create_namespaced_config_map(NS, {"metadata": {"name": "Bad_Name"}})
-    )
-    assert (code, reply["reason"]) == (422, "Invalid") and reply["message"].startswith(
-        'ConfigMap "Bad_Name" is'
-    )
+    code, reply = failure(lambda: k8s.core.create_namespaced_config_map(NS, {"metadata": {"name": "Bad_Name"}}))
+    assert (code, reply["reason"]) == (422, "Invalid") and reply["message"].startswith('ConfigMap "Bad_Name" is')
     model = {
         "apiVersion": f"{GROUP}/{VERSION}",
         "kind": "Model",
@@ -474,9 +449,7 @@ def test_create_conflict_validation_and_pruning(k8s: Clients) -> None:
         "spec": {"storageUri": "gs://m", "requirements": ["sklearn"], "typo": 1},
     }
     created = k8s.custom.create_namespaced_custom_object(GROUP, VERSION, TENANT, "models", model)
-    assert (
-        "typo" not in created["spec"] and created["metadata"]["generation"] == 1
-    )  # pruned, like the apiserver
+    assert "typo" not in created["spec"] and created["metadata"]["generation"] == 1  # pruned, like the apiserver
     model["metadata"]["name"] = "strict"
     code, reply = failure(
         lambda: k8s.custom.create_namespaced_custom_object(
@@ -531,9 +504,7 @@ def test_pod_logs_container_tail_previous(k8s: Clients, kube: FakeKube) -> None:
 
 def review(k8s: Clients, verb: str, resource: str, namespace: str, group: str = "") -> Json:
     body = {
-        "spec": {
-            "resourceAttributes": {"verb": verb, "resource": resource, "group": group, "namespace": namespace}
-        }
+        "spec": {"resourceAttributes": {"verb": verb, "resource": resource, "group": group, "namespace": namespace}}
     }
     return k8s.authz.create_self_subject_access_review(body).status.to_dict()
 
@@ -548,8 +519,7 @@ def test_access_review_and_denied_list_share_one_rule_set(k8s: Clients, kube: Fa
     code, body = failure(lambda: k8s.core.list_namespaced_pod(NS))
     assert (code, body["reason"], body["details"]) == (403, "Forbidden", {"kind": "pods"})
     assert body["message"] == (
-        f'pods is forbidden: User "{USER}" cannot list resource "pods" in API group "" '
-        'in the namespace "risk-ml"'
+        f'pods is forbidden: User "{USER}" cannot list resource "pods" in API group "" in the namespace "risk-ml"'
     )
     code, body = failure(lambda: k8s.core.list_pod_for_all_namespaces())
     assert body["message"].endswith('cannot list resource "pods" in API group "" at the cluster scope')
@@ -646,9 +616,7 @@ def test_lease_create_update_conflict(k8s: Clients) -> None:
         '"seldon-chatops": the object has been modified; please apply your changes '
         "to the latest version and try again",
     )
-    patched = api.patch_namespaced_lease(
-        "seldon-chatops", NS, {"spec": {"leaseTransitions": 1}}, _content_type=MERGE
-    )
+    patched = api.patch_namespaced_lease("seldon-chatops", NS, {"spec": {"leaseTransitions": 1}}, _content_type=MERGE)
     assert (patched.spec.holder_identity, patched.spec.lease_transitions) == ("b", 1)
     patched.metadata.resource_version = None  # leases refuse unconditional updates
     assert failure(lambda: api.replace_namespaced_lease("seldon-chatops", NS, patched))[0] == 422
@@ -699,13 +667,7 @@ def test_operator_rolls_pods_after_a_server_pod_spec_change(kube: FakeKube, k8s:
     before, sts = _pods(k8s), k8s.apps.read_namespaced_stateful_set("mlserver", TENANT)
     assert sorted(before) == ["mlserver-0", "mlserver-1"] and sts.status.ready_replicas == 2
     k8s.patch_server(
-        {
-            "spec": {
-                "podSpec": {
-                    "containers": [{"name": "mlserver", "resources": {"requests": {"memory": "2Gi"}}}]
-                }
-            }
-        }
+        {"spec": {"podSpec": {"containers": [{"name": "mlserver", "resources": {"requests": {"memory": "2Gi"}}}]}}}
     )  # auto: the write triggers the reconcile
     after, rolled = _pods(k8s), k8s.apps.read_namespaced_stateful_set("mlserver", TENANT)
     assert all(after[n][0] != before[n][0] and after[n][1] != before[n][1] for n in before)
@@ -721,16 +683,10 @@ def test_operator_rolls_pods_after_a_server_pod_spec_change(kube: FakeKube, k8s:
     )
     assert mlserver.resources.requests["memory"] == "2Gi"
     conditions = {c["type"]: c for c in k8s.server()["status"]["conditions"]}
-    assert (
-        conditions["StatefulSetOrDeploymentReady"]["reason"]
-        == "StatefulSet replicas matches desired replicas"
-    )
+    assert conditions["StatefulSetOrDeploymentReady"]["reason"] == "StatefulSet replicas matches desired replicas"
     assert conditions["Ready"]["status"] == "True"
     assert calls[-1] == (TENANT, "mlserver", ["mlserver-0", "mlserver-1"])
-    assert (
-        k8s.core.read_namespaced_pod_log("mlserver-1", TENANT, container="agent")
-        == "Subscribed to scheduler\n"
-    )
+    assert k8s.core.read_namespaced_pod_log("mlserver-1", TENANT, container="agent") == "Subscribed to scheduler\n"
 
 
 def test_operator_rolls_pods_after_a_restarted_at_annotation(kube: FakeKube, k8s: Clients) -> None:
@@ -770,6 +726,4 @@ def test_operator_scales_follows_serverconfig_and_reports_a_missing_one(kube: Fa
     k8s.patch_server({"spec": {"serverConfig": "nope"}})
     conditions = {c["type"]: c for c in k8s.server()["status"]["conditions"]}
     assert conditions["Ready"]["status"] == "False"
-    assert conditions["Ready"]["reason"].startswith(
-        'failed to get ServerConfig: serverconfigs.mlops.seldon.io "nope"'
-    )
+    assert conditions["Ready"]["reason"].startswith('failed to get ServerConfig: serverconfigs.mlops.seldon.io "nope"')

@@ -21,8 +21,13 @@ from bot.diagnosis.models import Diagnosis
 from bot.playbooks import load_playbook
 
 ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = {"healthy": "retail-ml", "zero-capacity": "financial-ml", "netpol-blocked": "risk-ml",
-            "inference-host-pod-ip": "fraud-ml", "no-runtime": "marketing-ml"}
+EXAMPLES = {
+    "healthy": "retail-ml",
+    "zero-capacity": "financial-ml",
+    "netpol-blocked": "risk-ml",
+    "inference-host-pod-ip": "fraud-ml",
+    "no-runtime": "marketing-ml",
+}
 FAST = Limits(timeout=2.0, retries=2, backoff=0.01)
 
 
@@ -79,8 +84,11 @@ def test_one_list_per_kind_and_logs_only_where_needed(kube: FakeKube, tmp_path: 
     logs = {(r.path.split("/")[-2], r.query.get("container")) for r in kube.requests if r.path.endswith("/log")}
     # Healthy pods: only the agent (capacity lines) and the scheduler; rclone/mlserver only when they fail.
     assert logs == {("seldon-scheduler-0", "scheduler"), ("mlserver-0", "agent"), ("mlserver-1", "agent")}
-    assert all(r.query.get("tailLines") == "500" and r.query.get("limitBytes") for r in kube.requests
-               if r.path.endswith("/log"))
+    assert all(
+        r.query.get("tailLines") == "500" and r.query.get("limitBytes")
+        for r in kube.requests
+        if r.path.endswith("/log")
+    )
 
 
 def test_previous_logs_are_read_for_restarted_containers(kube: FakeKube, tmp_path: Path) -> None:
@@ -90,8 +98,9 @@ def test_previous_logs_are_read_for_restarted_containers(kube: FakeKube, tmp_pat
     assert previous == {("mlserver-0", "agent"), ("mlserver-1", "agent")}
 
 
-def test_permission_denied_on_one_kind_is_reported_not_fatal(kube: FakeKube, tmp_path: Path,
-                                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_permission_denied_on_one_kind_is_reported_not_fatal(
+    kube: FakeKube, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     kubeconfig = seeded(kube, "netpol-blocked", tmp_path)
     kube.deny("list", "networkpolicies", group="networking.k8s.io", namespace="risk-ml")
     code = main(["diagnose", "risk-ml", "--kubeconfig", str(kubeconfig), "--output", "json"])
@@ -122,8 +131,9 @@ def test_api_down_is_a_clear_error_exit_2(tmp_path: Path, capsys: pytest.Capture
     assert "cannot use the Kubernetes API" in capsys.readouterr().err
 
 
-def test_unknown_tenant_and_bad_names_never_reach_the_api(kube: FakeKube, tmp_path: Path,
-                                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_unknown_tenant_and_bad_names_never_reach_the_api(
+    kube: FakeKube, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     kubeconfig = seeded(kube, "healthy", tmp_path)
     assert main(["diagnose", "Retail_ML", "--kubeconfig", str(kubeconfig)]) == 2
     assert kube.request_count() == 0
@@ -148,8 +158,9 @@ def test_throttling_and_server_errors_are_retried_then_reported(kube: FakeKube, 
     kube.add_fault(r"/limitranges$", status=404)
     snapshot = collect(kube, "retail-ml")
     assert snapshot.of("pods") and "pods" not in snapshot.errors
-    assert kube.request_count(path_contains="/namespaces/retail-ml/pods") - \
-           kube.request_count(path_contains="/log") == 3  # two 429s, then success
+    assert (
+        kube.request_count(path_contains="/namespaces/retail-ml/pods") - kube.request_count(path_contains="/log") == 3
+    )  # two 429s, then success
     assert snapshot.errors["services"].code == 500
     assert kube.request_count(path_contains="/services") == 1 + FAST.retries
     # 404 is not retried
@@ -166,14 +177,16 @@ def test_bundle_round_trip_is_lossless(kube: FakeKube, tmp_path: Path, capsys: p
     for file in sorted((source / "objects").glob("*.yaml")):
         assert yaml.safe_load((out / "objects" / file.name).read_text()) == yaml.safe_load(file.read_text()), file.name
     original, again = load_bundle(source), load_bundle(out)
-    assert sorted((lg.pod, lg.container, lg.previous, tuple(lg.lines)) for lg in again.logs) == \
-           sorted((lg.pod, lg.container, lg.previous, tuple(lg.lines)) for lg in original.logs)
+    assert sorted((lg.pod, lg.container, lg.previous, tuple(lg.lines)) for lg in again.logs) == sorted(
+        (lg.pod, lg.container, lg.previous, tuple(lg.lines)) for lg in original.logs
+    )
     playbook = load_playbook("diagnose")
     assert verdict(diagnose(again, playbook)) == verdict(diagnose(original, playbook))
 
 
-def test_bundle_refuses_a_non_empty_directory(kube: FakeKube, tmp_path: Path,
-                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_bundle_refuses_a_non_empty_directory(
+    kube: FakeKube, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     kubeconfig = seeded(kube, "healthy", tmp_path)
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "keep.txt").write_text("x")

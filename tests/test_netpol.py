@@ -254,9 +254,7 @@ def test_separate_peers_are_an_or(source: PodEndpoint, detail_prefix: str) -> No
         ({"key": "tier", "operator": "DoesNotExist"}, {"tier": "a"}, False),
     ],
 )
-def test_match_expressions_operators(
-    expression: dict[str, Any], labels: dict[str, str], expected: bool
-) -> None:
+def test_match_expressions_operators(expression: dict[str, Any], labels: dict[str, str], expected: bool) -> None:
     assert label_selector_matches({"matchExpressions": [expression]}, labels) is expected
 
 
@@ -326,18 +324,12 @@ def test_numeric_port(port: int, allowed: bool) -> None:
     allow = allow_to_scheduler("allow-9005", [{"ports": [{"protocol": "TCP", "port": 9005}]}])
     verdict = to_scheduler([allow], port=port)
     assert verdict.allowed is allowed
-    assert [m.detail for m in verdict.ingress.admitted_by] == (
-        ["from any peer, port 9005/TCP"] if allowed else []
-    )
+    assert [m.detail for m in verdict.ingress.admitted_by] == (["from any peer, port 9005/TCP"] if allowed else [])
 
 
-@pytest.mark.parametrize(
-    ("port", "allowed"), [(8999, False), (9000, True), (9005, True), (9010, True), (9011, False)]
-)
+@pytest.mark.parametrize(("port", "allowed"), [(8999, False), (9000, True), (9005, True), (9010, True), (9011, False)])
 def test_end_port_range_is_inclusive(port: int, allowed: bool) -> None:
-    allow = allow_to_scheduler(
-        "allow-range", [{"ports": [{"protocol": "TCP", "port": 9000, "endPort": 9010}]}]
-    )
+    allow = allow_to_scheduler("allow-range", [{"ports": [{"protocol": "TCP", "port": 9000, "endPort": 9010}]}])
     verdict = to_scheduler([allow], port=port)
     assert verdict.allowed is allowed
     assert [m.detail for m in verdict.ingress.admitted_by] == (

@@ -64,9 +64,7 @@ def container(spec: Json, name: str) -> Json:
 
 
 def env(spec: Json, container_name: str, var: str) -> list[Any]:
-    return [
-        e.get("value", e.get("valueFrom")) for e in container(spec, container_name)["env"] if e["name"] == var
-    ]
+    return [e.get("value", e.get("valueFrom")) for e in container(spec, container_name)["env"] if e["name"] == var]
 
 
 # --- merge_pod_spec ------------------------------------------------------------------------------
@@ -244,11 +242,7 @@ def test_capabilities_replace_the_agent_value(serverconfig: Json) -> None:
 
 
 def test_capabilities_rewrite_every_duplicate(serverconfig: Json) -> None:
-    pod_spec = {
-        "containers": [
-            {"name": "agent", "env": [{"name": "SELDON_SERVER_CAPABILITIES", "value": "mlserver"}]}
-        ]
-    }
+    pod_spec = {"containers": [{"name": "agent", "env": [{"name": "SELDON_SERVER_CAPABILITIES", "value": "mlserver"}]}]}
     spec = server_pod_spec(server(pod_spec, capabilities=["sklearn"]), serverconfig)
 
     assert env(spec, "agent", "SELDON_SERVER_CAPABILITIES") == ["sklearn", "sklearn"]

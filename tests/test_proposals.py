@@ -156,7 +156,8 @@ def test_proposal_id_depends_on_finding_and_target_only() -> None:
     assert proposal_id("f@server/mlserver", server) == proposal_id("f@server/mlserver", server.model_copy())
     assert proposal_id("f@server/mlserver", server) != proposal_id("g@server/mlserver", server)
     assert proposal_id("f@server/mlserver", server) != proposal_id(
-        "f@server/mlserver", server.model_copy(update={"namespace": "risk-ml"}))
+        "f@server/mlserver", server.model_copy(update={"namespace": "risk-ml"})
+    )
     assert ID.match(proposal_id("f@server/mlserver", server))
 
 
@@ -168,12 +169,16 @@ AGENT_ENTRY = {"name": "agent", "env": [{"name": "SELDON_LOG_LEVEL", "value": "d
 MLSERVER_ENTRY = {"name": "mlserver", "env": [{"name": "MLSERVER_DEBUG", "value": "true"}]}
 
 
-@pytest.mark.parametrize("pod_spec", [
-    None,
-    {"containers": [AGENT_ENTRY, MLSERVER_ENTRY]},
-    {"containers": [MLSERVER_ENTRY, AGENT_ENTRY], "nodeSelector": {"pool": "inference"}},
-    {"containers": [AGENT_ENTRY]},
-], ids=["podSpec-null", "agent-mlserver", "mlserver-agent-nodeSelector", "agent-only"])
+@pytest.mark.parametrize(
+    "pod_spec",
+    [
+        None,
+        {"containers": [AGENT_ENTRY, MLSERVER_ENTRY]},
+        {"containers": [MLSERVER_ENTRY, AGENT_ENTRY], "nodeSelector": {"pool": "inference"}},
+        {"containers": [AGENT_ENTRY]},
+    ],
+    ids=["podSpec-null", "agent-mlserver", "mlserver-agent-nodeSelector", "agent-only"],
+)
 def test_f1_patch_keeps_every_container_entry_and_sets_memory_on_the_inference_container(
     pod_spec: dict[str, Any] | None,
 ) -> None:
@@ -212,14 +217,18 @@ def test_f1_patch_keeps_every_container_entry_and_sets_memory_on_the_inference_c
     assert "Server mlserver: capacity 1Gi per replica" in summaries(result.evidence)
 
 
-@pytest.mark.parametrize(("memories", "size"), [
-    ([], "1Gi"),
-    (["100Mi"], "1Gi"),
-    (["1500Mi"], "2Gi"),
-    (["3Gi"], "3Gi"),
-    (["3Gi", "3Gi"], "3Gi"),  # 2 replicas: an even share is 3Gi each
-    (["3G"], "3Gi"),  # 2.79Gi rounded up
-], ids=["no-models", "100Mi", "1500Mi", "3Gi", "2x3Gi", "3G"])
+@pytest.mark.parametrize(
+    ("memories", "size"),
+    [
+        ([], "1Gi"),
+        (["100Mi"], "1Gi"),
+        (["1500Mi"], "2Gi"),
+        (["3Gi"], "3Gi"),
+        (["3Gi", "3Gi"], "3Gi"),  # 2 replicas: an even share is 3Gi each
+        (["3G"], "3Gi"),  # 2.79Gi rounded up
+    ],
+    ids=["no-models", "100Mi", "1500Mi", "3Gi", "2x3Gi", "3G"],
+)
 def test_f1_size_covers_the_largest_model_rounded_up_to_gi(memories: list[str], size: str) -> None:
     models = [model(f"m{i}", memory=m, state="ScheduleFailed", reason=NOT_ENOUGH) for i, m in enumerate(memories)]
     snap = tenant(config_doc=mlserver_resources(NO_MEMORY), models=models)
@@ -232,10 +241,14 @@ def test_f1_size_covers_the_largest_model_rounded_up_to_gi(memories: list[str], 
 
 
 def test_f1_size_counts_parallel_workers_on_the_agent() -> None:
-    server = fx.server(pod_spec={"containers": [
-        {"name": "agent", "env": [{"name": "MLSERVER_PARALLEL_WORKERS", "value": "2"}]}]})
-    snap = tenant(server, mlserver_resources(NO_MEMORY),
-                  models=[model("bert", memory="3Gi", state="ScheduleFailed", reason=NOT_ENOUGH)])
+    server = fx.server(
+        pod_spec={"containers": [{"name": "agent", "env": [{"name": "MLSERVER_PARALLEL_WORKERS", "value": "2"}]}]}
+    )
+    snap = tenant(
+        server,
+        mlserver_resources(NO_MEMORY),
+        models=[model("bert", memory="3Gi", state="ScheduleFailed", reason=NOT_ENOUGH)],
+    )
     proposal = only(diagnose_tenant(snap), "capacity.memory-request-missing")
     resources = entry(proposal.patch["spec"]["podSpec"]["containers"], "mlserver")["resources"]
     size = to_bytes(resources["requests"]["memory"])
@@ -275,10 +288,13 @@ def inference_host_tenant(layer: str, *server_args: str) -> tuple[dict[str, Any]
     return server, config, snap
 
 
-@pytest.mark.parametrize(("layer", "args"), [
-    ("server", ["--log-level=debug"]),
-    ("serverconfig", ["--log-level=debug", "--inference-host=0.0.0.0"]),  # appended: the last flag wins
-])
+@pytest.mark.parametrize(
+    ("layer", "args"),
+    [
+        ("server", ["--log-level=debug"]),
+        ("serverconfig", ["--log-level=debug", "--inference-host=0.0.0.0"]),  # appended: the last flag wins
+    ],
+)
 def test_inference_host_is_fixed_on_the_server_cr(layer: str, args: list[str]) -> None:
     server, config, snap = inference_host_tenant(layer, BAD_HOST)
     proposal = only(diagnose_tenant(snap), "agent.inference-host-not-loopback")
@@ -301,8 +317,9 @@ def test_inference_host_in_server_and_serverconfig_is_overridden() -> None:
     assert arg_value(container(effective(server, config, proposal), "agent"), "inference-host") in (None, "0.0.0.0")
 
 
-@pytest.mark.parametrize("args", [["--inference-host", "10.1.2.3"], ["-inference-host=10.1.2.3"]],
-                         ids=["two-words", "single-dash"])
+@pytest.mark.parametrize(
+    "args", [["--inference-host", "10.1.2.3"], ["-inference-host=10.1.2.3"]], ids=["two-words", "single-dash"]
+)
 def test_inference_host_in_other_go_flag_forms_is_removed_cleanly(args: list[str]) -> None:
     server, config, snap = inference_host_tenant("server", *args)
     proposal = only(diagnose_tenant(snap), "agent.inference-host-not-loopback")
@@ -340,10 +357,13 @@ HOSTS = ["127.0.0.1", "10.0.0.9"]
 
 
 @pytest.mark.parametrize("host", HOSTS)
-@pytest.mark.parametrize(("layer", "env"), [
-    ("server", [MLSERVER_ENTRY["env"][0]]),
-    ("serverconfig", [MLSERVER_ENTRY["env"][0], {"name": "MLSERVER_HOST", "value": "0.0.0.0"}]),
-])
+@pytest.mark.parametrize(
+    ("layer", "env"),
+    [
+        ("server", [MLSERVER_ENTRY["env"][0]]),
+        ("serverconfig", [MLSERVER_ENTRY["env"][0], {"name": "MLSERVER_HOST", "value": "0.0.0.0"}]),
+    ],
+)
 def test_mlserver_host_is_fixed_on_the_server_cr(layer: str, env: list[dict[str, str]], host: str) -> None:
     server, config, snap = mlserver_host_tenant(layer, host)
     diag = diagnose_tenant(snap)
@@ -373,8 +393,10 @@ def test_mlserver_host_in_server_and_serverconfig_is_overridden(host: str) -> No
 
 def test_the_consultants_advice_is_never_proposed_for_zero_capacity() -> None:
     """Zero capacity with the advice's log line present: the fix is memory, never a host or a restart."""
-    snap = tenant(config_doc=mlserver_resources(NO_MEMORY),
-                  models=[model("income", memory="500Mi", state="ScheduleFailed", reason=NOT_ENOUGH)])
+    snap = tenant(
+        config_doc=mlserver_resources(NO_MEMORY),
+        models=[model("income", memory="500Mi", state="ScheduleFailed", reason=NOT_ENOUGH)],
+    )
     for p in ("mlserver-0", "mlserver-1"):
         add_log(snap, p, "agent", agent_line("All critical agent subservices ready.", name="AgentServiceManager"))
     diag = diagnose_tenant(snap)
@@ -396,8 +418,9 @@ def test_f9_zombie_gets_an_automatic_restart_of_its_statefulset() -> None:
     assert (proposal.action, proposal.automatic, proposal.patch_type) == ("restart", True, "merge")
     assert (proposal.target.kind, proposal.target.name) == ("StatefulSet", "mlserver")
     assert proposal.target_resource_version == "777"
-    assert proposal.patch == {"spec": {"template": {"metadata": {"annotations": {
-        RESTARTED_AT: fx.COLLECTED_AT.isoformat()}}}}}
+    assert proposal.patch == {
+        "spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: fx.COLLECTED_AT.isoformat()}}}}
+    }
     assert RESTARTED_AT == "kubectl.kubernetes.io/restartedAt"
 
 
@@ -453,7 +476,9 @@ def test_runtime_missing_proposes_a_seldonruntime_manifest_for_a_human() -> None
     # The validator is not vacuous: it rejects what the API server would.
     bad = {"config": {"agentConfig": {"rclone": {"bogus": 1}}}}
     assert schema_errors(bad, schema["properties"]["spec"], "spec") == [
-        "spec.seldonConfig: required", "spec.config.agentConfig.rclone.bogus: unknown field"]
+        "spec.seldonConfig: required",
+        "spec.config.agentConfig.rclone.bogus: unknown field",
+    ]
     assert proposal.diff.startswith(f"--- SeldonRuntime {snap.namespace}/seldon (live)")
     assert any("seldon-core-v2-runtime" in s for s in proposal.steps)
 
@@ -529,14 +554,20 @@ def _divisor(doc: dict[str, Any]) -> None:
 
 MANUAL_CASES = {
     "capacity.memory-config-wrong": (
-        lambda: tenant(config_doc=config_with(_divisor)), ("Server", "mlserver"),
-        ["ServerConfig mlserver", "seldon-mesh"]),
+        lambda: tenant(config_doc=config_with(_divisor)),
+        ("Server", "mlserver"),
+        ["ServerConfig mlserver", "seldon-mesh"],
+    ),
     "models.requirements-unmet": (
         lambda: tenant(models=[model("tf", requirements=["tensorflow"], state="ScheduleFailed", reason=NO_SERVERS)]),
-        ("Model", "tf"), ["spec.requirements", "spec.capabilities"]),
+        ("Model", "tf"),
+        ["spec.requirements", "spec.capabilities"],
+    ),
     "models.server-missing": (
         lambda: tenant(models=[model("iris", server="triton", state="ScheduleFailed", reason=NO_SERVERS)]),
-        ("Model", "iris"), ["spec.server"]),
+        ("Model", "iris"),
+        ["spec.server"],
+    ),
 }
 
 
@@ -556,6 +587,13 @@ def test_configuration_findings_get_manual_proposals_with_steps(code: str) -> No
 
 def test_every_builder_is_exercised_here() -> None:
     """Guard: a new builder needs a case in this file."""
-    exercised = {"capacity.memory-request-missing", "agent.inference-host-not-loopback", "agent.mlserver-host",
-                 "agent.zombie", "networkpolicy.blocks-path", "runtime.missing", *MANUAL_CASES}
+    exercised = {
+        "capacity.memory-request-missing",
+        "agent.inference-host-not-loopback",
+        "agent.mlserver-host",
+        "agent.zombie",
+        "networkpolicy.blocks-path",
+        "runtime.missing",
+        *MANUAL_CASES,
+    }
     assert set(BUILDERS) == exercised

@@ -24,23 +24,51 @@ from bot.render.schema import SCHEMA_PATH, diagnosis_json_schema, schema_text
 def _diagnosis() -> Diagnosis:
     server = ObjectRef(kind="Server", name="mlserver", namespace="financial-ml")
     evidence = [
-        Evidence(summary="no memory request", object=server, field="spec.podSpec.containers[0].resources",
-                 value={"limits": {"cpu": "1"}}),
-        Evidence(summary="zero capacity",
-                 log=LogExcerpt(pod="mlserver-0", container="agent", line="memoryBytes=0")),
+        Evidence(
+            summary="no memory request",
+            object=server,
+            field="spec.podSpec.containers[0].resources",
+            value={"limits": {"cpu": "1"}},
+        ),
+        Evidence(summary="zero capacity", log=LogExcerpt(pod="mlserver-0", container="agent", line="memoryBytes=0")),
     ]
     return Diagnosis(
-        namespace="financial-ml", playbook="model-not-ready", collected_at=datetime(2024, 5, 2, tzinfo=UTC),
-        source="bundle.tar.gz", tool_version="0.1.0", healthy=False, headline="Model iris is not Ready",
-        checks=[CheckResult(id="capacity", title="Capacity", status="fail", summary="zero",
-                            evidence=evidence)],
-        connectivity=[ConnectivityRow(id="a/b", source="a", target="b", port=9005, verdict="blocked",
-                                      summary="denied")],
-        findings=[Finding(id="c@server/mlserver", code="c", severity="critical", summary="zero capacity",
-                          subject=server, evidence=evidence, rank=1, root_cause=True)],
-        proposals=[Proposal(id="p", finding_id="c@server/mlserver", title="Set request", action="patch",
-                            target=server, patch_type="merge", patch={"spec": {}}, diff="--- a\n+++ b\n",
-                            rationale="capacity comes from the request")],
+        namespace="financial-ml",
+        playbook="model-not-ready",
+        collected_at=datetime(2024, 5, 2, tzinfo=UTC),
+        source="bundle.tar.gz",
+        tool_version="0.1.0",
+        healthy=False,
+        headline="Model iris is not Ready",
+        checks=[CheckResult(id="capacity", title="Capacity", status="fail", summary="zero", evidence=evidence)],
+        connectivity=[
+            ConnectivityRow(id="a/b", source="a", target="b", port=9005, verdict="blocked", summary="denied")
+        ],
+        findings=[
+            Finding(
+                id="c@server/mlserver",
+                code="c",
+                severity="critical",
+                summary="zero capacity",
+                subject=server,
+                evidence=evidence,
+                rank=1,
+                root_cause=True,
+            )
+        ],
+        proposals=[
+            Proposal(
+                id="p",
+                finding_id="c@server/mlserver",
+                title="Set request",
+                action="patch",
+                target=server,
+                patch_type="merge",
+                patch={"spec": {}},
+                diff="--- a\n+++ b\n",
+                rationale="capacity comes from the request",
+            )
+        ],
     )
 
 
@@ -57,8 +85,7 @@ def test_schema_identity_and_required_fields() -> None:
     assert schema["$id"] and schema["title"]
     assert schema["x-schema-version"] == SCHEMA_VERSION
     required = set(schema["required"])
-    assert {"schema_version", "namespace", "playbook", "checks", "connectivity", "findings",
-            "proposals"} <= required
+    assert {"schema_version", "namespace", "playbook", "checks", "connectivity", "findings", "proposals"} <= required
 
 
 def test_dumped_diagnosis_validates() -> None:

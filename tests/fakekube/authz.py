@@ -91,9 +91,7 @@ class Authorizer:
             if (attrs.group, attrs.resource) in _BASIC_USER:
                 return True, _BASIC_USER_REASON
             if self._default_allow:
-                return True, self._reason(
-                    "ClusterRoleBinding", "fakekube:allow-all", "ClusterRole", "cluster-admin"
-                )
+                return True, self._reason("ClusterRoleBinding", "fakekube:allow-all", "ClusterRole", "cluster-admin")
             if any(r.matches(attrs, cluster_wide_hits=False) for r in self._allows):
                 binding = f"fakekube:allow/{attrs.namespace}" if attrs.namespace else "fakekube:allow"
                 return True, self._reason("RoleBinding", binding, "Role", "fakekube:allow")

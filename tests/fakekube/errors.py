@@ -10,9 +10,7 @@ from typing import Any
 
 Json = dict[str, Any]
 
-OBJECT_MODIFIED = (
-    "the object has been modified; please apply your changes to the latest version and try again"
-)
+OBJECT_MODIFIED = "the object has been modified; please apply your changes to the latest version and try again"
 
 
 def qualified(group: str, name: str) -> str:
@@ -113,9 +111,7 @@ def bad_request(message: str) -> ApiError:
 
 
 def name_mismatch(body_name: object, url_name: object) -> ApiError:
-    return bad_request(
-        f"the name of the object ({body_name}) does not match the name on the URL ({url_name})"
-    )
+    return bad_request(f"the name of the object ({body_name}) does not match the name on the URL ({url_name})")
 
 
 def unauthorized() -> ApiError:
@@ -123,9 +119,7 @@ def unauthorized() -> ApiError:
 
 
 def internal(message: str) -> ApiError:
-    return ApiError(
-        500, "InternalError", f"Internal error occurred: {message}", {"causes": [{"message": message}]}
-    )
+    return ApiError(500, "InternalError", f"Internal error occurred: {message}", {"causes": [{"message": message}]})
 
 
 def path_not_found() -> ApiError:
@@ -146,8 +140,7 @@ def unsupported_media_type(accepted: list[str]) -> ApiError:
     return ApiError(
         415,
         "UnsupportedMediaType",
-        "the body of the request was in an unknown format - "
-        "accepted media types include: " + ", ".join(accepted),
+        "the body of the request was in an unknown format - accepted media types include: " + ", ".join(accepted),
     )
 
 

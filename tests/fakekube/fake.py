@@ -56,9 +56,7 @@ class FakeKube:
         self.requests: list[RecordedRequest] = []
         self._requests_lock = threading.Lock()
         handlers = Handlers(self.store, self.logs, self.authz)
-        self.app = App(
-            self.registry, handlers, self.authz, self.faults, lambda: self.url.removeprefix("http://")
-        )
+        self.app = App(self.registry, handlers, self.authz, self.faults, lambda: self.url.removeprefix("http://"))
         self._http: HttpServer | None = None
 
     # --- lifecycle -------------------------------------------------------------------------------
@@ -117,15 +115,11 @@ class FakeKube:
 
     def seed_bundle(self, bundle_dir: Path) -> None:
         """Every objects/<kind>.yaml list and every logs/<pod>/<container>[.previous].log of a bundle."""
-        files = sorted(
-            (bundle_dir / "objects").glob("*.yaml"), key=lambda p: (p.stem != "namespaces", p.stem)
-        )
+        files = sorted((bundle_dir / "objects").glob("*.yaml"), key=lambda p: (p.stem != "namespaces", p.stem))
         for file in files:
             self.seed(yaml.load(file.read_text(encoding="utf-8"), Loader=_LOADER) or [])
         manifest_file = bundle_dir / "manifest.yaml"
-        manifest = (
-            yaml.safe_load(manifest_file.read_text(encoding="utf-8")) if manifest_file.is_file() else {}
-        )
+        manifest = yaml.safe_load(manifest_file.read_text(encoding="utf-8")) if manifest_file.is_file() else {}
         for log in sorted((bundle_dir / "logs").glob("*/*.log")):
             stem = log.name.removesuffix(".log")
             container, previous = stem.removesuffix(".previous"), stem.endswith(".previous")
@@ -139,16 +133,12 @@ class FakeKube:
             )
 
     def _pod_namespace(self, pod: str, preferred: str | None) -> str:
-        namespaces = [
-            p["metadata"]["namespace"] for p in self.objects("pods") if p["metadata"]["name"] == pod
-        ]
+        namespaces = [p["metadata"]["namespace"] for p in self.objects("pods") if p["metadata"]["name"] == pod]
         if preferred and (preferred in namespaces or not namespaces):
             return preferred
         return namespaces[0] if namespaces else "default"
 
-    def set_log(
-        self, namespace: str, pod: str, container: str, lines: list[str], previous: bool = False
-    ) -> None:
+    def set_log(self, namespace: str, pod: str, container: str, lines: list[str], previous: bool = False) -> None:
         self.logs.set(namespace, pod, container, lines, previous)
 
     def get_object(self, api_version: str, kind: str, namespace: str | None, name: str) -> Json | None:
@@ -234,8 +224,7 @@ class FakeKube:
             return sum(
                 1
                 for r in self.requests
-                if (method is None or r.method == method.upper())
-                and (path_contains is None or path_contains in r.path)
+                if (method is None or r.method == method.upper()) and (path_contains is None or path_contains in r.path)
             )
 
     def reset_requests(self) -> None:

@@ -91,9 +91,7 @@ class Call:
 
 def _json_patcher(ops: Any) -> Callable[[Json], Json]:
     if not isinstance(ops, list):
-        raise bad_request(
-            f"json: cannot unmarshal {type(ops).__name__} into Go value of type jsonpatch.Patch"
-        )
+        raise bad_request(f"json: cannot unmarshal {type(ops).__name__} into Go value of type jsonpatch.Patch")
 
     def apply(obj: Json) -> Json:
         try:
@@ -166,10 +164,7 @@ class Handlers:
     def _update(self, call: Call) -> tuple[int, Json, WriteOptions]:
         opts, route, body = call.options(), call.route, call.object()
         with self.store.lock:
-            if (
-                route.rt.create_on_update
-                and self.store.find(route.rt, route.namespace, route.name or "") is None
-            ):
+            if route.rt.create_on_update and self.store.find(route.rt, route.namespace, route.name or "") is None:
                 return 201, self._create_on_update(call, body, opts), opts
             obj = self.store.update(
                 route.rt, route.namespace, route.name or "", body, opts, subresource=route.subresource

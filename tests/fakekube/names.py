@@ -52,19 +52,13 @@ def name_errors(rt: ResourceType, name: Any) -> list[dict[str, Any]]:
         return [field_error("metadata.name", "FieldValueRequired", "name or generateName is required")]
     if rt.group == "rbac.authorization.k8s.io":
         bad = name in (".", "..") or "/" in name or "%" in name
-        return (
-            [field_error("metadata.name", "FieldValueInvalid", "may not contain '/' or '%'", name)]
-            if bad
-            else []
-        )
+        return [field_error("metadata.name", "FieldValueInvalid", "may not contain '/' or '%'", name)] if bad else []
     label = rt.plural == "namespaces" and not rt.group
     limit, pattern, message = (63, _LABEL, _LABEL_MSG) if label else (253, _SUBDOMAIN, _SUBDOMAIN_MSG)
     errors = []
     if len(name) > limit:
         errors.append(
-            field_error(
-                "metadata.name", "FieldValueInvalid", f"must be no more than {limit} characters", name
-            )
+            field_error("metadata.name", "FieldValueInvalid", f"must be no more than {limit} characters", name)
         )
     if not re.fullmatch(pattern, name):
         errors.append(field_error("metadata.name", "FieldValueInvalid", message, name))

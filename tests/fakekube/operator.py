@@ -69,9 +69,7 @@ def covers(live: Any, desired: Any) -> bool:
     """Every field the desired object sets has that value on the live object (which may hold more,
     e.g. server defaults). Lists match position by position, or by unique `name` in any order."""
     if isinstance(desired, dict):
-        return isinstance(live, dict) and all(
-            covers(live.get(k), v) for k, v in desired.items() if not _is_zero(v)
-        )
+        return isinstance(live, dict) and all(covers(live.get(k), v) for k, v in desired.items() if not _is_zero(v))
     if isinstance(desired, list):
         if not isinstance(live, list) or len(live) != len(desired):
             return False
@@ -128,8 +126,7 @@ class FakeSeldonOperator:
     ) -> None:
         self.kube, self.operator_namespace, self.on_pods_rolled = kube, operator_namespace, on_pods_rolled
         self._types = {
-            n: kube.registry.resolve(n)
-            for n in ("servers", "serverconfigs", "statefulsets", "pods", "services")
+            n: kube.registry.resolve(n) for n in ("servers", "serverconfigs", "statefulsets", "pods", "services")
         }
         self._revisions: dict[tuple[str, str], _Revision] = {}
         self._errors: dict[tuple[str, str], str] = {}
@@ -165,10 +162,7 @@ class FakeSeldonOperator:
         elif (
             event.namespace
             and not sub
-            and (
-                plural in ("servers", "statefulsets")
-                or (plural == "pods" and event.verb.startswith("delete"))
-            )
+            and (plural in ("servers", "statefulsets") or (plural == "pods" and event.verb.startswith("delete")))
         ):
             self.reconcile(event.namespace)
 
@@ -203,9 +197,7 @@ class FakeSeldonOperator:
         config_name = (server.get("spec") or {}).get("serverConfig") or ""
         config = store.find(self._type("serverconfigs"), self.operator_namespace, config_name)
         if config is None:
-            self._errors[key] = (
-                f'failed to get ServerConfig: serverconfigs.mlops.seldon.io "{config_name}" not found'
-            )
+            self._errors[key] = f'failed to get ServerConfig: serverconfigs.mlops.seldon.io "{config_name}" not found'
             return
         self._errors.pop(key, None)
         desired = render_statefulset(server, config)
@@ -214,9 +206,7 @@ class FakeSeldonOperator:
             store.create(self._type("statefulsets"), key[0], desired)
         elif _drifted(live, desired):
             desired["metadata"]["resourceVersion"] = live["metadata"]["resourceVersion"]
-            store.update(
-                self._type("statefulsets"), key[0], key[1], desired
-            )  # a full Update, like the operator
+            store.update(self._type("statefulsets"), key[0], key[1], desired)  # a full Update, like the operator
         self._sync_replica_services(server)
 
     def _sync_replica_services(self, server: Json) -> None:
@@ -260,10 +250,7 @@ class FakeSeldonOperator:
         for index in reversed(range(replicas)):  # the controller updates the highest ordinal first
             pod_name = f"{name}-{index}"
             pod = store.find(pods_type, namespace, pod_name)
-            if (
-                pod is not None
-                and (pod["metadata"].get("labels") or {}).get(REVISION_LABEL, adopted) == revision
-            ):
+            if pod is not None and (pod["metadata"].get("labels") or {}).get(REVISION_LABEL, adopted) == revision:
                 continue
             if pod is not None:
                 store.delete(pods_type, namespace, pod_name)
@@ -314,9 +301,7 @@ class FakeSeldonOperator:
         template, name = sts["spec"]["template"], f"{sts['metadata']['name']}-{index}"
         template_meta = template.get("metadata") or {}
         spec = copy.deepcopy(template.get("spec") or {})
-        spec.update(
-            hostname=name, subdomain=sts["spec"].get("serviceName", ""), nodeName=f"fake-node-{index % 3}"
-        )
+        spec.update(hostname=name, subdomain=sts["spec"].get("serviceName", ""), nodeName=f"fake-node-{index % 3}")
         labels = {
             **(template_meta.get("labels") or {}),
             REVISION_LABEL: revision,
@@ -398,9 +383,7 @@ class FakeSeldonOperator:
         old = server.get("status") or {}
         status = {
             **old,
-            "conditions": [
-                self._condition(old, t, ok, reason) for t in ("Ready", "StatefulSetOrDeploymentReady")
-            ],
+            "conditions": [self._condition(old, t, ok, reason) for t in ("Ready", "StatefulSetOrDeploymentReady")],
             "replicas": desired,
             "selector": f"{SERVER_NAME_LABEL}={meta['name']}",
             "observedGeneration": meta.get("generation", 1),

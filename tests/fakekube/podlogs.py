@@ -41,9 +41,7 @@ def _container(pod: Json, requested: str | None) -> str:
             return containers[0]
         if not containers:
             raise bad_request(f"a container name must be specified for pod {name}")
-        message = (
-            f"a container name must be specified for pod {name}, choose one of: [{' '.join(containers)}]"
-        )
+        message = f"a container name must be specified for pod {name}, choose one of: [{' '.join(containers)}]"
         if init:
             message += f" or one of the init containers: [{' '.join(init)}]"
         raise bad_request(message)
@@ -56,11 +54,7 @@ def _waiting_reason(pod: Json, container: str) -> str | None:
     """The kubelet cannot serve a container that never started (ContainerCreating, ImagePullBackOff)."""
     status = pod.get("status") or {}
     for cs in (status.get("containerStatuses") or []) + (status.get("initContainerStatuses") or []):
-        if (
-            cs.get("name") == container
-            and "waiting" in (cs.get("state") or {})
-            and not cs.get("restartCount")
-        ):
+        if cs.get("name") == container and "waiting" in (cs.get("state") or {}) and not cs.get("restartCount"):
             return (cs["state"]["waiting"] or {}).get("reason") or "ContainerCreating"
     return None
 

@@ -151,9 +151,7 @@ BUILTIN_TYPES: tuple[ResourceType, ...] = (
     ResourceType("rbac.authorization.k8s.io", "v1", "roles", "Role"),
     ResourceType("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding"),
     # leaseStrategy: a PUT must carry resourceVersion, and a PUT of a missing Lease creates it.
-    ResourceType(
-        "coordination.k8s.io", "v1", "leases", "Lease", unconditional_update=False, create_on_update=True
-    ),
+    ResourceType("coordination.k8s.io", "v1", "leases", "Lease", unconditional_update=False, create_on_update=True),
     ResourceType(
         "authorization.k8s.io",
         "v1",

@@ -51,9 +51,7 @@ def _child_schema(schema: Json, key: str) -> Json | None:
 
 
 def _keeps_unknown(schema: Json) -> bool:
-    return (
-        bool(schema.get("x-kubernetes-preserve-unknown-fields")) or schema.get("additionalProperties") is True
-    )
+    return bool(schema.get("x-kubernetes-preserve-unknown-fields")) or schema.get("additionalProperties") is True
 
 
 def _object(value: Json, schema: Json, path: str, result: Admission) -> None:
@@ -85,16 +83,12 @@ def _value(value: Any, schema: Json, path: str, result: Admission) -> None:
     if not _type_ok(value, schema):
         actual, wanted = _json_type(value), schema.get("type") or "integer,string"
         result.causes.append(
-            field_error(
-                path, "FieldValueInvalid", f'{path} in body must be of type {wanted}: "{actual}"', actual
-            )
+            field_error(path, "FieldValueInvalid", f'{path} in body must be of type {wanted}: "{actual}"', actual)
         )
         return
     if "enum" in schema and value not in schema["enum"]:
         supported = ", ".join(f'"{v}"' for v in schema["enum"])
-        result.causes.append(
-            field_error(path, "FieldValueNotSupported", f"supported values: {supported}", value)
-        )
+        result.causes.append(field_error(path, "FieldValueNotSupported", f"supported values: {supported}", value))
     if isinstance(value, dict):
         _object(value, schema, path, result)
     elif isinstance(value, list) and isinstance(schema.get("items"), dict):

@@ -101,9 +101,7 @@ def parse_field_selector(rt: ResourceType, text: str | None) -> list[tuple[str, 
     return parsed
 
 
-def object_filter(
-    rt: ResourceType, label_selector: str | None, field_selector: str | None
-) -> Callable[[Json], bool]:
+def object_filter(rt: ResourceType, label_selector: str | None, field_selector: str | None) -> Callable[[Json], bool]:
     labels = parse_label_selector(label_selector)
     fields = parse_field_selector(rt, field_selector)
 

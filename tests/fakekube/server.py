@@ -31,9 +31,7 @@ class RecordedRequest:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = (
-        True  # headers and body go out as separate writes: avoid 40 ms delayed-ACK stalls
-    )
+    disable_nagle_algorithm = True  # headers and body go out as separate writes: avoid 40 ms delayed-ACK stalls
     server: _Server
 
     def do_GET(self) -> None:

@@ -149,9 +149,7 @@ class Store:
         if not rt.namespaced:
             meta.pop("namespace", None)
         elif namespace and body_ns and body_ns != namespace:
-            raise bad_request(
-                "the namespace of the provided object does not match the namespace sent on the request"
-            )
+            raise bad_request("the namespace of the provided object does not match the namespace sent on the request")
         elif namespace or body_ns:
             meta["namespace"] = namespace or body_ns
         else:
@@ -255,11 +253,7 @@ class Store:
                 rt.group,
                 rt.plural,
                 old_meta["name"],
-                [
-                    field_error(
-                        "metadata.resourceVersion", "FieldValueInvalid", "must be specified for an update"
-                    )
-                ],
+                [field_error("metadata.resourceVersion", "FieldValueInvalid", "must be specified for an update")],
             )
         result = _apply_subresource(rt, old, new, subresource)
         self._admit(rt, result, opts)
@@ -281,9 +275,7 @@ class Store:
             return
         result = schema.admit(obj, rt.schema)
         if result.pruned and opts.strict:
-            raise bad_request(
-                "strict decoding error: " + ", ".join(f'unknown field "{p}"' for p in result.pruned)
-            )
+            raise bad_request("strict decoding error: " + ", ".join(f'unknown field "{p}"' for p in result.pruned))
         opts.warnings.extend(f'unknown field "{p}"' for p in result.pruned)
         if result.causes:
             raise invalid(rt.group, rt.kind, obj["metadata"].get("name", ""), result.causes)

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
-from store_support import FakeClock
+from clocks import FakeClock
 
 from bot.store import Store
 from bot.store.clock import system_clock

@@ -6,29 +6,12 @@ child process: each child opens its own `Store` on the same URL, like a second r
 
 from __future__ import annotations
 
-import threading
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from bot.diagnosis.models import ObjectRef, Proposal
 from bot.remediation.events import Actor, AuditEvent
 from bot.store import Store, StoreError
-
-
-class FakeClock:
-    """A clock the test moves by hand. Thread-safe enough for readers: `now` is replaced, not mutated."""
-
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-        self._lock = threading.Lock()
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, delta: timedelta) -> datetime:
-        with self._lock:
-            self.now = self.now + delta
-        return self.now
 
 
 def server_ref(name: str = "mlserver", namespace: str = "risk-ml") -> ObjectRef:

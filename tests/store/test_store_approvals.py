@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from store_support import FakeClock, make_event, make_proposal
+from clocks import FakeClock
+from store_support import make_event, make_proposal
 
 from bot.remediation.events import Actor
 from bot.store import (

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
-from store_support import FakeClock, make_event
+from clocks import FakeClock
+from store_support import make_event
 
 from bot.remediation.events import AuditSink, CollectingSink, FanOut
 from bot.store import Store

@@ -9,7 +9,8 @@ import multiprocessing
 import threading
 from typing import Any
 
-from store_support import FakeClock, append_process, attempt, make_event, make_proposal, race_process
+from clocks import FakeClock
+from store_support import append_process, attempt, make_event, make_proposal, race_process
 
 from bot.remediation.events import Actor
 from bot.store import Store

@@ -61,8 +61,14 @@ def test_migrations_create_exactly_the_schema_module(store: Store) -> None:
     assert diff == []
     names = set(sa.inspect(store.engine).get_table_names())
     assert names == {
-        "alembic_version", "audit_log", "audit_chain", "proposals", "digest_runs", "slack_messages",
-        "digest_schedules", "digest_baselines",
+        "alembic_version",
+        "audit_log",
+        "audit_chain",
+        "proposals",
+        "digest_runs",
+        "slack_messages",
+        "digest_schedules",
+        "digest_baselines",
     }
 
 

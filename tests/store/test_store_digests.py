@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime, timedelta, timezone
 
-from store_support import FakeClock
+from clocks import FakeClock
 
 from bot.store import Store
 
