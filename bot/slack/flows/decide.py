@@ -103,7 +103,8 @@ def approve(services: Services, client: WebClient, record_id: str, approver: Act
         return str(exc)
     _refresh(services, client, record, "approved", approver)
     if services.pool.submit(execute, services, client, record, approver) is None:
-        return "the bot is busy; the approval is recorded and will not be applied twice — ask an admin"
+        # A full pool must not strand an APPROVED record: apply on this (already acknowledged) thread.
+        execute(services, client, record, approver)
     return None
 
 
