@@ -15,16 +15,16 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 import sqlalchemy as sa  # noqa: E402
+from pg_scratch import scratch_schema  # noqa: E402
 
 from bot.diagnosis.models import ObjectRef, Proposal  # noqa: E402
 from bot.remediation.events import Actor, AuditEvent  # noqa: E402
@@ -152,14 +152,10 @@ def bench(name: str, url: str, appends: int, proposals: int, rows: int) -> None:
 @contextmanager
 def postgres_schema(raw: str) -> Iterator[str]:
     admin = sa.create_engine(parse_url(raw), isolation_level="AUTOCOMMIT")
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
     try:
-        yield admin.url.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
+        with scratch_schema(admin, "bench") as url:
+            yield url
     finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
         admin.dispose()
 
 

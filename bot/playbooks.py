@@ -17,7 +17,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.diagnosis.checks import CATALOGUE
-from bot.errors import PlaybookError
+from bot.errors import PlaybookError, first_error
 
 MATRIX_PATHS = (
     "controller-scheduler",
@@ -115,9 +115,7 @@ def load_playbook(name: str, directory: str | Path | None = None) -> Playbook:
     try:
         playbook = Playbook.model_validate(raw)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        raise PlaybookError(f"playbook {path}: field {where}: {err['msg']}") from exc
+        raise PlaybookError(f"playbook {path}: {first_error(exc)}") from exc
     if playbook.name != name:
         raise PlaybookError(f"playbook {path}: field name: is {playbook.name!r}, expected {name!r}")
     return playbook

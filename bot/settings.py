@@ -16,7 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bot.errors import InputError
+from bot.errors import InputError, first_error
 from bot.names import validate_namespace
 
 SLACK_ID = re.compile(r"^[UWS][A-Z0-9]{2,}$")  # users (U/W) and user groups (S)
@@ -134,6 +134,4 @@ def load_config(path: str | Path) -> BotConfig:
     try:
         return BotConfig.model_validate(raw)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        raise InputError(f"config {path}: field {where}: {err['msg']}") from exc
+        raise InputError(f"config {path}: {first_error(exc)}") from exc

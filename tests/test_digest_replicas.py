@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import threading
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,6 +30,7 @@ from digest_support import (
 )
 from fakekube import FakeKube
 from fakeslack import FakeSlack
+from pg_scratch import scratch_schema
 
 from bot.digest.leader import LEASE_NAME
 from bot.digest.runtime import start_digests
@@ -54,14 +54,10 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if not raw:
         pytest.skip(f"set {PG_ENV} to run the two-replica test on PostgreSQL too")
     admin = sa.create_engine(parse_url(raw), isolation_level="AUTOCOMMIT")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
     try:
-        yield admin.url.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
+        with scratch_schema(admin) as url:
+            yield url
     finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
         admin.dispose()
 
 

@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from bot import __version__
 from bot.cluster.redact import redact_object, redact_text
-from bot.errors import BundleError
+from bot.errors import BundleError, first_error
 from bot.names import validate_namespace
 from bot.snapshot import ALL_KINDS, CollectionError, ContainerLog, KubeObject, TenantSnapshot
 
@@ -81,7 +81,7 @@ def load_bundle(path: str | Path) -> TenantSnapshot:
     try:
         manifest = Manifest.model_validate(raw)
     except ValidationError as exc:
-        raise BundleError(f"bundle {root}: manifest.yaml is invalid: {_first_error(exc)}") from exc
+        raise BundleError(f"bundle {root}: manifest.yaml is invalid: {first_error(exc)}") from exc
     if manifest.format_version != FORMAT_VERSION:
         raise BundleError(
             f"bundle {root}: manifest.yaml has format_version {manifest.format_version}; "
@@ -100,7 +100,7 @@ def load_bundle(path: str | Path) -> TenantSnapshot:
         try:
             objects[kind] = [KubeObject.model_validate(redact_object(item)) for item in items if item is not None]
         except (ValidationError, AttributeError, TypeError) as exc:
-            detail = _first_error(exc) if isinstance(exc, ValidationError) else str(exc)
+            detail = first_error(exc) if isinstance(exc, ValidationError) else str(exc)
             raise BundleError(f"bundle {root}: objects/{kind}.yaml has an invalid object: {detail}") from exc
 
     logs = []
@@ -173,9 +173,3 @@ def write_bundle(snapshot: TenantSnapshot, path: str | Path) -> Path:
         encoding="utf-8",
     )
     return root
-
-
-def _first_error(exc: ValidationError) -> str:
-    err = exc.errors()[0]
-    where = ".".join(str(p) for p in err["loc"]) or "(top level)"
-    return f"field {where}: {err['msg']}"

@@ -202,7 +202,7 @@ class Matrix:
 
     # -- rows ---------------------------------------------------------------------------------
 
-    def add(self, path: ServicePath | None, row: ConnectivityRow, findings: list[Finding] | None = None) -> None:
+    def add(self, row: ConnectivityRow, findings: list[Finding] | None = None) -> None:
         self.findings.extend(findings or [])
         row.finding_ids = row.finding_ids or [f.id for f in findings or []]
         self.rows.append(row)
@@ -256,7 +256,6 @@ class Matrix:
             findings: list[Finding] | None = None,
         ) -> None:
             self.add(
-                path,
                 ConnectivityRow(
                     id=path.row_id,
                     source=path.source_name,
@@ -320,7 +319,6 @@ class Matrix:
         agent_name = f"agent ({server.name})"
         if source is None:
             self.add(
-                None,
                 ConnectivityRow(
                     id=f"agent-inference/{server.name}",
                     source=agent_name,
@@ -367,7 +365,6 @@ class Matrix:
                 ("custom --inference-host, agent got ready" if custom else "loopback, default ports"),
             )
         self.add(
-            None,
             ConnectivityRow(
                 id=f"agent-inference/{server.name}",
                 source=agent_name,
@@ -387,7 +384,6 @@ class Matrix:
         )
         rclone_lines = unresolved(view, server, WAITING_RCLONE)
         self.add(
-            None,
             ConnectivityRow(
                 id=f"agent-rclone/{server.name}",
                 source=agent_name,

@@ -16,6 +16,7 @@ from bot.seldon import agent_log
 from bot.seldon import logs as seldon_logs
 from bot.seldon.logs import LogLine
 from bot.seldon.objects import AGENT, container, inference_container_name
+from bot.seldon.operator import server_pod_spec
 from bot.snapshot import ContainerLog, KubeObject, TenantSnapshot
 
 _MARKERS_RE = re.compile("|".join(re.escape(m) for m in agent_log.MARKERS))
@@ -133,8 +134,6 @@ class TenantView:
 
     def desired_pod_spec(self, server: KubeObject) -> dict[str, Any] | None:
         """What the operator would build from Server + ServerConfig (None without the ServerConfig)."""
-        from bot.seldon.operator import server_pod_spec
-
         config = self.serverconfig(server)
         if config is None:
             return None

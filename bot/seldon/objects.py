@@ -102,7 +102,3 @@ def inference_container_name(pod_spec: dict[str, Any]) -> str | None:
         return server_type
     others = [n for n in names if n not in (AGENT, RCLONE)]
     return others[0] if len(others) == 1 else None
-
-
-def ref(obj: KubeObject) -> dict[str, str | None]:
-    return {"kind": obj.kind, "name": obj.name, "namespace": obj.namespace, "api_version": obj.api_version}

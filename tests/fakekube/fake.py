@@ -171,26 +171,12 @@ class FakeKube:
         """Least privilege: only what `allow` grants (and no `deny` takes back) is permitted."""
         self.authz.reset(default_allow=False)
 
-    def allow(
-        self,
-        verb: str,
-        resource: str,
-        *,
-        group: str = "",
-        namespace: str | None = None,
-        subresource: str = "",
-    ) -> None:
+    def allow(self, verb: str, resource: str, *, group: str = "", namespace: str | None = None,
+              subresource: str = "") -> None:
         self.authz.add(Rule(verb, resource, group, namespace, subresource), allow=True)
 
-    def deny(
-        self,
-        verb: str,
-        resource: str,
-        *,
-        group: str = "",
-        namespace: str | None = None,
-        subresource: str = "",
-    ) -> None:
+    def deny(self, verb: str, resource: str, *, group: str = "", namespace: str | None = None,
+             subresource: str = "") -> None:
         self.authz.add(Rule(verb, resource, group, namespace, subresource), allow=False)
 
     # --- faults ----------------------------------------------------------------------------------

@@ -8,12 +8,12 @@ both backends. Each PostgreSQL test gets its own schema (search_path in the URL)
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
 from clocks import FakeClock
+from pg_scratch import scratch_schema
 
 from bot.store import Store
 from bot.store.clock import system_clock
@@ -44,16 +44,8 @@ def store_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path_factory.mktemp('store') / 'seldon-chatops.db'}"
         return
-    admin: sa.Engine = request.getfixturevalue("pg_admin")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    url = admin.url.update_query_dict({"options": f"-csearch_path={schema}"})
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+    with scratch_schema(request.getfixturevalue("pg_admin")) as url:
+        yield url
 
 
 @pytest.fixture

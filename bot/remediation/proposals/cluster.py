@@ -61,26 +61,14 @@ def network_policy(finding: Finding, view: TenantView) -> Proposal | None:
     existing = {p.name for p in view.snap.of("networkpolicies")}
     while name in existing:  # never replace a policy that is there: add one next to it
         name = f"{name[:60]}-x"
-    if data["direction"] == "ingress":
-        namespace, selector = target["namespace"], target["selector"]
-        if peer_data.get("external"):
-            rule: dict[str, Any] = {"ports": [port]}
-        else:
-            peer: dict[str, Any] = {"podSelector": {"matchLabels": peer_data["selector"]}}
-            if peer_data["namespace"] != namespace:
-                peer["namespaceSelector"] = {"matchLabels": {"kubernetes.io/metadata.name": peer_data["namespace"]}}
-            rule = {"from": [peer], "ports": [port]}
-        spec = {"podSelector": {"matchLabels": selector}, "policyTypes": ["Ingress"], "ingress": [rule]}
-    else:
-        namespace, selector = peer_data["namespace"], peer_data["selector"]
-        peer = {"podSelector": {"matchLabels": target["selector"]}}
-        if target["namespace"] != namespace:
-            peer["namespaceSelector"] = {"matchLabels": {"kubernetes.io/metadata.name": target["namespace"]}}
-        spec = {
-            "podSelector": {"matchLabels": selector},
-            "policyTypes": ["Egress"],
-            "egress": [{"to": [peer], "ports": [port]}],
-        }
+    # Ingress: a policy on the target admitting the source. Egress: a policy on the source admitting the target.
+    ingress = data["direction"] == "ingress"
+    owner, other = (target, peer_data) if ingress else (peer_data, target)
+    namespace = owner["namespace"]
+    rule: dict[str, Any] = {} if other.get("external") else {"from" if ingress else "to": [_peer(other, namespace)]}
+    rule["ports"] = [port]
+    direction = "Ingress" if ingress else "Egress"
+    spec = {"podSelector": {"matchLabels": owner["selector"]}, "policyTypes": [direction], direction.lower(): [rule]}
     manifest = {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
@@ -112,6 +100,14 @@ def network_policy(finding: Finding, view: TenantView) -> Proposal | None:
         ],
         steps=[f"kubectl apply -f <this manifest> -n {namespace}"],
     )
+
+
+def _peer(side: dict[str, Any], policy_namespace: str) -> dict[str, Any]:
+    """Pods of `side`, qualified by their namespace when the policy lives in another one."""
+    peer: dict[str, Any] = {"podSelector": {"matchLabels": side["selector"]}}
+    if side["namespace"] != policy_namespace:
+        peer["namespaceSelector"] = {"matchLabels": {"kubernetes.io/metadata.name": side["namespace"]}}
+    return peer
 
 
 def runtime_missing(finding: Finding, view: TenantView) -> Proposal | None:
